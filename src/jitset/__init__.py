@@ -1,0 +1,15 @@
+"""jitset: a sorted set of fixed-width keys in chunked NumPy arrays.
+
+numba kernels do the searching, shifting, splitting and merging; every
+mutation reports the index it affected.
+
+>>> from jitset import SortedSet
+>>> s = SortedSet([5, 1, 9])
+>>> s.add(7)
+2
+"""
+
+from jitset.sortedset import DEFAULT_CHUNK_SIZE, SortedSet
+
+__all__ = ["SortedSet", "DEFAULT_CHUNK_SIZE", "__version__"]
+__version__ = "0.1.0"

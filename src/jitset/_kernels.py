@@ -1,0 +1,503 @@
+"""numba kernels for the scalar operations of a chunked sorted set.
+
+The layout (see :mod:`jitset._storage`): keys live in the rows of a 2-D array,
+each row a sorted *chunk* holding ``counts[p]`` keys.  Chunks are addressed by
+*position* ``p`` (their rank in key order); ``order[p]`` is the row that holds
+position ``p``, so a split inserts one entry in the small per-position arrays
+instead of moving rows of keys.  ``fences[p]`` is the largest key of chunk
+``p``, so a binary search over fences finds the chunk of a key.  A Fenwick
+tree over ``counts`` turns a position into a global index (and back) in
+O(log chunks), where Discord's ``sorted_set_nif`` sums every earlier bucket.
+
+Invariants (checked by ``SortedSet._check``):
+
+* rows ``0 .. nchunks-1`` are the used ones and ``order`` is a permutation of them;
+* every chunk is sorted, strictly, and each chunk's keys exceed the previous chunk's;
+* ``1 <= counts[p] <= chunk`` for every chunk, and ``counts[p] >= min_fill(chunk)``
+  whenever there is more than one chunk; the only empty chunk is the single
+  chunk of an empty set;
+* ``fences[p]`` is the last key of chunk ``p``; the tree matches ``counts``.
+
+Every kernel takes the header address first (see :mod:`jitset._plumbing`) and
+trusts its arguments: the Python layer has validated keys and indices.
+"""
+
+from __future__ import annotations
+
+from jitset._plumbing import (
+    H_CHUNK,
+    H_NCHUNKS,
+    H_SIZE,
+    H_VERSION,
+    H_CAP,
+    helper,
+    kernel,
+    batch_kernel,
+    state_view,
+)
+
+#: Returned by :func:`add` when a split needs a row and none is free: the caller
+#: grows the storage and calls again.  The set is untouched in that case.
+NEED_ROOM = -1
+
+
+@helper
+def min_fill(chunk):
+    """A chunk (other than the only one) holding fewer keys than this is rebalanced."""
+    return max(1, chunk // 4)
+
+
+@helper
+def merge_limit(chunk):
+    """Two neighbours are merged only when the result leaves a quarter free,
+    so that a merge is never undone by the very next insert (hysteresis).
+    Bulk builds fill chunks to this level too."""
+    return max(1, (3 * chunk) // 4)
+
+
+@helper
+def chunks_for(n, chunk):
+    """Number of chunks a bulk build lays ``n`` keys into."""
+    return max(1, -(-n // merge_limit(chunk)))
+
+
+# ---------------------------------------------------------------- Fenwick tree
+# tree[i] (1-based) holds the sum of counts over positions (i - lowbit(i), i].
+# Only nodes 1..nchunks are meaningful; they never depend on later positions.
+
+
+@helper
+def _tree_add(tree, nchunks, p, delta):
+    i = p + 1
+    while i <= nchunks:
+        tree[i] += delta
+        i += i & -i
+
+
+@helper
+def _tree_prefix(tree, p):
+    """Number of keys in chunks at positions ``0 .. p-1``."""
+    total = 0
+    i = p
+    while i > 0:
+        total += tree[i]
+        i -= i & -i
+    return total
+
+
+@helper
+def _tree_find(tree, nchunks, index):
+    """``(p, offset)``: the chunk position holding global ``index`` and the offset in it."""
+    step = 1
+    while step * 2 <= nchunks:
+        step *= 2
+    p = 0
+    rest = index
+    while step > 0:
+        nxt = p + step
+        if nxt <= nchunks and tree[nxt] <= rest:
+            p = nxt
+            rest -= tree[nxt]
+        step >>= 1
+    return p, rest
+
+
+@helper
+def _tree_build(tree, counts, nchunks):
+    """Rebuild the tree in O(nchunks) after positions were inserted or removed."""
+    for i in range(nchunks + 1):
+        tree[i] = 0
+    for i in range(1, nchunks + 1):
+        tree[i] += counts[i - 1]
+        parent = i + (i & -i)
+        if parent <= nchunks:
+            tree[parent] += tree[i]
+
+
+# --------------------------------------------------------------- searching
+
+
+@helper
+def _chunk_of(fences, nchunks, key):
+    """First position whose fence is >= key; ``nchunks`` if key exceeds every key."""
+    lo = 0
+    hi = nchunks
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if fences[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@helper
+def _lower_bound(keys, row, n, key):
+    """First offset in ``keys[row, :n]`` whose key is >= key."""
+    lo = 0
+    hi = n
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if keys[row, mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@helper
+def _upper_bound(keys, row, n, key):
+    """First offset in ``keys[row, :n]`` whose key is > key."""
+    lo = 0
+    hi = n
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if keys[row, mid] <= key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+# ------------------------------------------------- structural changes (helpers)
+
+
+@helper
+def _split(h, keys, fences, counts, order, tree, p):
+    """Move the upper half of chunk ``p`` into a new chunk at position ``p + 1``.
+
+    Needs a free row (``nchunks < cap``).  O(chunk + nchunks).
+    """
+    nchunks = h[H_NCHUNKS]
+    row = order[p]
+    new_row = nchunks  # rows 0..nchunks-1 are in use, so the next one is free
+    count = counts[p]
+    half = count // 2
+    for t in range(count - half):
+        keys[new_row, t] = keys[row, half + t]
+    for q in range(nchunks, p + 1, -1):
+        order[q] = order[q - 1]
+        counts[q] = counts[q - 1]
+        fences[q] = fences[q - 1]
+    order[p + 1] = new_row
+    counts[p + 1] = count - half
+    fences[p + 1] = fences[p]
+    counts[p] = half
+    fences[p] = keys[row, half - 1]
+    h[H_NCHUNKS] = nchunks + 1
+    _tree_build(tree, counts, nchunks + 1)
+
+
+@helper
+def _drop_position(h, keys, fences, counts, order, tree, p):
+    """Forget the (already emptied) chunk at position ``p`` and free its row.
+
+    Rows stay compact: the last used row moves into the freed one.
+    """
+    nchunks = h[H_NCHUNKS]
+    freed = order[p]
+    for q in range(p, nchunks - 1):
+        order[q] = order[q + 1]
+        counts[q] = counts[q + 1]
+        fences[q] = fences[q + 1]
+    nchunks -= 1
+    last = nchunks  # the row index that is no longer in range
+    if freed != last:
+        for q in range(nchunks):
+            if order[q] == last:
+                for t in range(counts[q]):
+                    keys[freed, t] = keys[last, t]
+                order[q] = freed
+                break
+    h[H_NCHUNKS] = nchunks
+    _tree_build(tree, counts, nchunks)
+
+
+@helper
+def _rebalance(h, keys, fences, counts, order, tree, p):
+    """Chunk ``p`` fell under ``min_fill``: merge it with a neighbour, or even them out."""
+    nchunks = h[H_NCHUNKS]
+    chunk = h[H_CHUNK]
+    if p == 0:
+        left = 0
+    elif p == nchunks - 1:
+        left = p - 1
+    elif counts[p - 1] <= counts[p + 1]:
+        left = p - 1
+    else:
+        left = p
+    right = left + 1
+    lrow = order[left]
+    rrow = order[right]
+    nl = counts[left]
+    nr = counts[right]
+    total = nl + nr
+    if total <= merge_limit(chunk):
+        for t in range(nr):
+            keys[lrow, nl + t] = keys[rrow, t]
+        counts[left] = total
+        counts[right] = 0
+        # not fences[right]: it is stale when chunk p was just emptied
+        fences[left] = keys[lrow, total - 1]
+        _drop_position(h, keys, fences, counts, order, tree, right)
+        return
+    target = total // 2
+    if nl < target:  # move the first (target - nl) keys of right to the end of left
+        moved = target - nl
+        for t in range(moved):
+            keys[lrow, nl + t] = keys[rrow, t]
+        for t in range(nr - moved):
+            keys[rrow, t] = keys[rrow, moved + t]
+    else:  # move the last (nl - target) keys of left to the front of right
+        moved = nl - target
+        for t in range(nr - 1, -1, -1):
+            keys[rrow, moved + t] = keys[rrow, t]
+        for t in range(moved):
+            keys[rrow, t] = keys[lrow, target + t]
+    counts[left] = target
+    counts[right] = total - target
+    fences[left] = keys[lrow, target - 1]
+    fences[right] = keys[rrow, total - target - 1]  # stale if right was the emptied chunk
+    _tree_add(tree, nchunks, left, target - nl)
+    _tree_add(tree, nchunks, right, nl - target)
+
+
+@helper
+def _insert_at(h, keys, fences, counts, order, tree, p, j, key):
+    """Put ``key`` at offset ``j`` of chunk ``p``, which has room."""
+    row = order[p]
+    count = counts[p]
+    for t in range(count, j, -1):
+        keys[row, t] = keys[row, t - 1]
+    keys[row, j] = key
+    counts[p] = count + 1
+    if j == count:
+        fences[p] = key
+    _tree_add(tree, h[H_NCHUNKS], p, 1)
+    h[H_SIZE] += 1
+    h[H_VERSION] += 1
+
+
+@helper
+def _remove_at(h, keys, fences, counts, order, tree, p, j):
+    """Remove the key at offset ``j`` of chunk ``p``; rebalance if the chunk got too small."""
+    row = order[p]
+    count = counts[p] - 1
+    for t in range(j, count):
+        keys[row, t] = keys[row, t + 1]
+    counts[p] = count
+    if count > 0 and j == count:
+        fences[p] = keys[row, count - 1]
+    _tree_add(tree, h[H_NCHUNKS], p, -1)
+    h[H_SIZE] -= 1
+    h[H_VERSION] += 1
+    if count < min_fill(h[H_CHUNK]) and h[H_NCHUNKS] > 1:
+        _rebalance(h, keys, fences, counts, order, tree, p)
+
+
+@helper
+def _add(h, keys, fences, counts, order, tree, key):
+    """Insert ``key``; its index afterwards, or NEED_ROOM (set untouched)."""
+    nchunks = h[H_NCHUNKS]
+    p = _chunk_of(fences, nchunks, key)
+    if p == nchunks:  # larger than every key: append to the last chunk
+        p = nchunks - 1
+    row = order[p]
+    count = counts[p]
+    j = _lower_bound(keys, row, count, key)
+    if j < count and keys[row, j] == key:
+        return _tree_prefix(tree, p) + j
+    if count == h[H_CHUNK]:
+        if nchunks == h[H_CAP]:
+            return NEED_ROOM
+        _split(h, keys, fences, counts, order, tree, p)
+        if j > counts[p]:
+            j -= counts[p]
+            p += 1
+    _insert_at(h, keys, fences, counts, order, tree, p, j, key)
+    return _tree_prefix(tree, p) + j
+
+
+@helper
+def _discard(h, keys, fences, counts, order, tree, key):
+    """Remove ``key``; the index it had, or -1 when absent."""
+    nchunks = h[H_NCHUNKS]
+    p = _chunk_of(fences, nchunks, key)
+    if p == nchunks:
+        return -1
+    row = order[p]
+    count = counts[p]
+    j = _lower_bound(keys, row, count, key)
+    if j == count or keys[row, j] != key:
+        return -1
+    index = _tree_prefix(tree, p) + j
+    _remove_at(h, keys, fences, counts, order, tree, p, j)
+    return index
+
+
+# ----------------------------------------------------------- scalar kernels
+
+
+@kernel
+def add(address, key):
+    """Insert ``key``; return its index afterwards, or NEED_ROOM if a row is needed."""
+    h, keys, fences, counts, order, tree = state_view(address, key)
+    return _add(h, keys, fences, counts, order, tree, key)
+
+
+@kernel
+def discard(address, key):
+    """Remove ``key``; return the index it had, or -1 when it was absent."""
+    h, keys, fences, counts, order, tree = state_view(address, key)
+    return _discard(h, keys, fences, counts, order, tree, key)
+
+
+@kernel
+def contains(address, key):
+    """Whether ``key`` is in the set (no index needed, so no tree walk)."""
+    h, keys, fences, counts, order, tree = state_view(address, key)
+    nchunks = h[H_NCHUNKS]
+    p = _chunk_of(fences, nchunks, key)
+    if p == nchunks:
+        return False
+    row = order[p]
+    count = counts[p]
+    j = _lower_bound(keys, row, count, key)
+    return j < count and keys[row, j] == key
+
+
+@kernel
+def find(address, key):
+    """Index of ``key``, or -1 when absent."""
+    h, keys, fences, counts, order, tree = state_view(address, key)
+    nchunks = h[H_NCHUNKS]
+    p = _chunk_of(fences, nchunks, key)
+    if p == nchunks:
+        return -1
+    row = order[p]
+    count = counts[p]
+    j = _lower_bound(keys, row, count, key)
+    if j < count and keys[row, j] == key:
+        return _tree_prefix(tree, p) + j
+    return -1
+
+
+@kernel
+def bisect(address, key, right):
+    """Number of keys < key (``right=False``) or <= key (``right=True``)."""
+    h, keys, fences, counts, order, tree = state_view(address, key)
+    nchunks = h[H_NCHUNKS]
+    if right:
+        # the first chunk whose fence exceeds key holds the insertion point
+        lo = 0
+        hi = nchunks
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if fences[mid] <= key:
+                lo = mid + 1
+            else:
+                hi = mid
+        p = lo
+    else:
+        p = _chunk_of(fences, nchunks, key)
+    if p == nchunks:
+        return h[H_SIZE]
+    row = order[p]
+    if right:
+        j = _upper_bound(keys, row, counts[p], key)
+    else:
+        j = _lower_bound(keys, row, counts[p], key)
+    return _tree_prefix(tree, p) + j
+
+
+@kernel
+def getitem(address, like, index):
+    """The key at ``index`` (negative counts from the end)."""
+    h, keys, fences, counts, order, tree = state_view(address, like)
+    size = h[H_SIZE]
+    if index < 0:
+        index += size
+    if index < 0 or index >= size:
+        raise IndexError("SortedSet index out of range")
+    p, offset = _tree_find(tree, h[H_NCHUNKS], index)
+    return keys[order[p], offset]
+
+
+@kernel
+def delete_at(address, like, index):
+    """Remove and return the key at ``index`` (negative counts from the end)."""
+    h, keys, fences, counts, order, tree = state_view(address, like)
+    size = h[H_SIZE]
+    if index < 0:
+        index += size
+    if index < 0 or index >= size:
+        raise IndexError("pop index out of range")
+    p, offset = _tree_find(tree, h[H_NCHUNKS], index)
+    key = keys[order[p], offset]
+    _remove_at(h, keys, fences, counts, order, tree, p, offset)
+    return key
+
+
+@batch_kernel
+def gather(address, out, start):
+    """Copy the keys at indices ``start .. start + len(out) - 1`` into ``out``."""
+    h, keys, fences, counts, order, tree = state_view(address, out)
+    n = out.shape[0]
+    if n == 0:
+        return
+    p, offset = _tree_find(tree, h[H_NCHUNKS], start)
+    done = 0
+    while done < n:
+        row = order[p]
+        take = min(counts[p] - offset, n - done)
+        for t in range(take):
+            out[done + t] = keys[row, offset + t]
+        done += take
+        p += 1
+        offset = 0
+
+
+@batch_kernel
+def fill_sorted(address, values):
+    """Lay strictly increasing ``values`` into an empty storage with room for them.
+
+    Chunks are filled to about 3/4 (``merge_limit``) so that the next inserts
+    do not split at once, with the keys spread evenly so no chunk is left
+    under ``min_fill``.
+    """
+    h, keys, fences, counts, order, tree = state_view(address, values)
+    n = values.shape[0]
+    nchunks = chunks_for(n, h[H_CHUNK])
+    base = n // nchunks
+    extra = n - base * nchunks
+    start = 0
+    for p in range(nchunks):
+        count = base + (1 if p < extra else 0)
+        order[p] = p
+        counts[p] = count
+        for t in range(count):
+            keys[p, t] = values[start + t]
+        if count > 0:
+            fences[p] = values[start + count - 1]
+        start += count
+    h[H_NCHUNKS] = nchunks
+    h[H_SIZE] = n
+    h[H_VERSION] += 1
+    _tree_build(tree, counts, nchunks)
+
+
+__all__ = [
+    "NEED_ROOM",
+    "add",
+    "discard",
+    "contains",
+    "find",
+    "bisect",
+    "getitem",
+    "delete_at",
+    "gather",
+    "fill_sorted",
+    "min_fill",
+    "merge_limit",
+    "chunks_for",
+]

@@ -1,0 +1,131 @@
+"""The arrays behind one set, and their (re)allocation.
+
+A :class:`Storage` owns six NumPy arrays and an int64 *header* that records
+their addresses and shapes (slot names in :mod:`jitset._plumbing`).  Kernels
+receive only the header's address.  Every reallocation goes through
+:meth:`Storage._adopt`, which rewrites the header, so a kernel never sees a
+freed array.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jitset import _kernels
+from jitset._plumbing import (
+    H_CAP,
+    H_CHUNK,
+    H_COUNTS,
+    H_FENCES,
+    H_KEYS,
+    H_NCHUNKS,
+    H_ORDER,
+    H_SIZE,
+    H_TREE,
+    H_VERSION,
+    HEADER_LEN,
+    entry_points,
+)
+
+
+class Storage:
+    """Chunk arrays of one set.
+
+    Attributes
+    ----------
+    keys : ndarray, shape (cap, chunk)
+        Rows of sorted keys; row ``order[p]`` holds chunk position ``p``.
+    fences, counts, order : ndarray, shape (cap,)
+        Per position: last key, number of keys, row.
+    tree : ndarray, shape (cap + 1,)
+        Fenwick tree over ``counts``.
+    header : ndarray of int64, shape (HEADER_LEN,)
+        Addresses, shapes and counters; ``address`` is where kernels find it.
+    """
+
+    __slots__ = ("keys", "fences", "counts", "order", "tree", "header", "address")
+
+    def __init__(self, dtype: np.dtype, chunk: int, cap: int) -> None:
+        self.header = np.zeros(HEADER_LEN, dtype=np.int64)
+        self.address = self.header.ctypes.data
+        self.header[H_CHUNK] = chunk
+        self.header[H_NCHUNKS] = 1
+        self._adopt(
+            np.zeros((cap, chunk), dtype=dtype),
+            np.zeros(cap, dtype=dtype),
+            np.zeros(cap, dtype=np.int64),
+            np.zeros(cap, dtype=np.int64),
+            np.zeros(cap + 1, dtype=np.int64),
+        )
+
+    def _adopt(self, keys, fences, counts, order, tree) -> None:
+        self.keys, self.fences, self.counts, self.order, self.tree = keys, fences, counts, order, tree
+        h = self.header
+        h[H_KEYS] = keys.ctypes.data
+        h[H_FENCES] = fences.ctypes.data
+        h[H_COUNTS] = counts.ctypes.data
+        h[H_ORDER] = order.ctypes.data
+        h[H_TREE] = tree.ctypes.data
+        h[H_CAP] = keys.shape[0]
+
+    @property
+    def chunk(self) -> int:
+        return int(self.header[H_CHUNK])
+
+    @property
+    def nchunks(self) -> int:
+        return int(self.header[H_NCHUNKS])
+
+    @property
+    def size(self) -> int:
+        return int(self.header[H_SIZE])
+
+    @property
+    def version(self) -> int:
+        return int(self.header[H_VERSION])
+
+    @property
+    def cap(self) -> int:
+        return int(self.keys.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.keys, self.fences, self.counts, self.order, self.tree, self.header))
+
+    def resize(self, cap: int) -> None:
+        """Reallocate to ``cap`` rows (at least the rows in use), keeping the content."""
+        used = self.nchunks
+        cap = max(cap, used)
+        keys = np.zeros((cap, self.chunk), dtype=self.keys.dtype)
+        keys[:used] = self.keys[:used]
+        fences = np.zeros(cap, dtype=self.fences.dtype)
+        counts = np.zeros(cap, dtype=np.int64)
+        order = np.zeros(cap, dtype=np.int64)
+        tree = np.zeros(cap + 1, dtype=np.int64)
+        fences[:used] = self.fences[:used]
+        counts[:used] = self.counts[:used]
+        order[:used] = self.order[:used]
+        tree[: used + 1] = self.tree[: used + 1]
+        self._adopt(keys, fences, counts, order, tree)
+
+    def grow(self) -> None:
+        """Make room for more chunks: geometric growth keeps inserts amortised O(1) here."""
+        self.resize(max(2, self.cap * 2))
+
+
+def rows_for(n: int, chunk: int, capacity: int | None = None) -> int:
+    """Rows to allocate for ``n`` keys now and room for ``capacity`` keys in all.
+
+    A quarter of slack so that the inserts following a build do not reallocate.
+    """
+    rows = _kernels.chunks_for(n, chunk)
+    if capacity is not None:
+        rows = max(rows, _kernels.chunks_for(capacity, chunk))
+    return rows + rows // 4 + 1
+
+
+def build(values: np.ndarray, chunk: int, capacity: int | None = None) -> Storage:
+    """A storage holding ``values``, which must be strictly increasing and of the key dtype."""
+    storage = Storage(values.dtype, chunk, rows_for(len(values), chunk, capacity))
+    entry_points(values.dtype).fill_sorted(storage.address, values)
+    return storage
