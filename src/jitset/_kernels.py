@@ -296,8 +296,10 @@ def _remove_at(h, keys, fences, counts, order, tree, p, j):
 
 
 @helper
-def _add(h, keys, fences, counts, order, tree, key):
-    """Insert ``key``; its index afterwards, or NEED_ROOM (set untouched)."""
+def _add_key(h, keys, fences, counts, order, tree, key):
+    """Insert ``key``.  Returns ``(index after the call, status)`` where status is
+    1 (inserted), 0 (was already there) or NEED_ROOM (a split needs a row;
+    nothing was changed)."""
     nchunks = h[H_NCHUNKS]
     p = _chunk_of(fences, nchunks, key)
     if p == nchunks:  # larger than every key: append to the last chunk
@@ -306,16 +308,16 @@ def _add(h, keys, fences, counts, order, tree, key):
     count = counts[p]
     j = _lower_bound(keys, row, count, key)
     if j < count and keys[row, j] == key:
-        return _tree_prefix(tree, p) + j
+        return _tree_prefix(tree, p) + j, 0
     if count == h[H_CHUNK]:
         if nchunks == h[H_CAP]:
-            return NEED_ROOM
+            return -1, NEED_ROOM
         _split(h, keys, fences, counts, order, tree, p)
         if j > counts[p]:
             j -= counts[p]
             p += 1
     _insert_at(h, keys, fences, counts, order, tree, p, j, key)
-    return _tree_prefix(tree, p) + j
+    return _tree_prefix(tree, p) + j, 1
 
 
 @helper
@@ -340,9 +342,10 @@ def _discard(h, keys, fences, counts, order, tree, key):
 
 @kernel
 def add(address, key):
-    """Insert ``key``; return its index afterwards, or NEED_ROOM if a row is needed."""
+    """Insert ``key``; return its index afterwards, or NEED_ROOM (untouched) if a row is needed."""
     h, keys, fences, counts, order, tree = state_view(address, key)
-    return _add(h, keys, fences, counts, order, tree, key)
+    index, status = _add_key(h, keys, fences, counts, order, tree, key)
+    return NEED_ROOM if status == NEED_ROOM else index
 
 
 @kernel

@@ -25,7 +25,6 @@ and index first.
 from __future__ import annotations
 
 import functools
-from types import SimpleNamespace
 
 import numba
 import numpy as np
@@ -112,10 +111,12 @@ def _array(dtype, ndim=1):
 def _signatures(key):
     """Argument types of every kernel, for a storage whose numba key type is ``key``.
 
-    The kernels take the header address first; ``key`` stands for a key or for
-    a dummy "like" argument that only carries the dtype.
+    Scalar kernels live in :mod:`jitset._kernels`, batch kernels in
+    :mod:`jitset._batch_kernels`.  They take a header address first; ``key``
+    stands for a key or for a dummy "like" argument that only carries the dtype.
     """
     i64, b1 = types.int64, types.boolean
+    keys, ints, flags = _array(key), _array(i64), _array(b1)
     return {
         "add": (i64, key),
         "discard": (i64, key),
@@ -124,8 +125,15 @@ def _signatures(key):
         "bisect": (i64, key, b1),
         "getitem": (i64, key, i64),
         "delete_at": (i64, key, i64),
-        "gather": (i64, _array(key), i64),
-        "fill_sorted": (i64, _array(key)),
+        "gather": (i64, keys, i64),
+        "fill_sorted": (i64, keys),
+        "add_sorted": (i64, keys, i64, ints),
+        "discard_sorted": (i64, keys, ints),
+        "rebuild": (i64, i64, keys, keys, ints, ints),
+        "rank_sorted": (i64, keys, ints, b1, ints, flags),
+        "rank_each": (i64, keys, b1, ints, flags),
+        "take": (i64, ints, keys),
+        "merge_sets": (keys, keys, i64, keys),
     }
 
 
@@ -140,15 +148,31 @@ def _compile(dispatcher, signature):
     return entry if callable(entry) else dispatcher
 
 
-@functools.lru_cache(maxsize=None)
-def entry_points(dtype: np.dtype) -> SimpleNamespace:
-    """Compiled entry points of every kernel for keys stored as ``dtype``.
+class EntryPoints:
+    """Compiled entry points of every kernel for one key dtype, compiled on first use.
 
-    Compiled (or loaded from numba's cache) on the first set of each dtype.
+    ``entry_points(dtype).add`` compiles (or loads from numba's cache) the
+    ``add`` kernel for that dtype the first time it is read, then keeps it as a
+    plain attribute, so later reads cost one attribute lookup.
     """
-    from jitset import _kernels  # imported here: _kernels imports this module
 
-    key = numba.from_dtype(np.dtype(dtype))
-    return SimpleNamespace(
-        **{name: _compile(getattr(_kernels, name), sig) for name, sig in _signatures(key).items()}
-    )
+    def __init__(self, dtype: np.dtype) -> None:
+        self._signatures = _signatures(numba.from_dtype(dtype))
+
+    def __getattr__(self, name: str):
+        from jitset import _batch_kernels, _kernels  # imported here: they import this module
+
+        try:
+            signature = self._signatures[name]
+        except KeyError:
+            raise AttributeError(name) from None
+        dispatcher = getattr(_kernels, name, None) or getattr(_batch_kernels, name)
+        entry = _compile(dispatcher, signature)
+        setattr(self, name, entry)
+        return entry
+
+
+@functools.lru_cache(maxsize=None)
+def entry_points(dtype: np.dtype) -> EntryPoints:
+    """The (lazily compiled) kernels for keys stored as ``dtype``."""
+    return EntryPoints(np.dtype(dtype))

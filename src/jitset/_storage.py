@@ -108,6 +108,13 @@ class Storage:
         tree[: used + 1] = self.tree[: used + 1]
         self._adopt(keys, fences, counts, order, tree)
 
+    def take_over(self, other: "Storage") -> None:
+        """Adopt ``other``'s arrays and content, keeping this header (and its address)."""
+        self._adopt(other.keys, other.fences, other.counts, other.order, other.tree)
+        self.header[H_NCHUNKS] = other.header[H_NCHUNKS]
+        self.header[H_SIZE] = other.header[H_SIZE]
+        self.header[H_VERSION] += 1
+
     def grow(self) -> None:
         """Make room for more chunks: geometric growth keeps inserts amortised O(1) here."""
         self.resize(max(2, self.cap * 2))

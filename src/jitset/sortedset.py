@@ -15,7 +15,7 @@ import numpy as np
 from jitset import _kernels
 from jitset._keys import ScalarKey, as_key_array, resolve_dtype, sort_unique
 from jitset._plumbing import entry_points
-from jitset._storage import Storage, build
+from jitset._storage import Storage, build, rows_for
 
 __all__ = ["SortedSet", "DEFAULT_CHUNK_SIZE"]
 
@@ -28,6 +28,19 @@ MAX_CHUNK_SIZE = 1 << 20
 
 # How many keys an iterator copies out at a time.
 _ITER_BLOCK = 1024
+
+#: A batch of m keys is merged by one linear rebuild of the whole set when
+#: m * REBUILD_RATIO >= len(set), else applied to the chunks it falls into.
+#: Rebuilding costs a few ns per key of the set, a local insert some hundreds
+#: of ns per batch key; the ratio is where the two measured about equal.
+REBUILD_RATIO = 32
+
+#: A batch of queries is sorted and answered in one sweep over the chunks when
+#: len(queries) * SWEEP_RATIO >= number of chunks; smaller batches search each
+#: query on its own (the sweep walks every chunk, a search only log of them).
+SWEEP_RATIO = 8
+
+_SET_OPS = {"union": 0, "intersection": 1, "difference": 2, "symmetric_difference": 3}
 
 
 def _chunk_size(chunk_size) -> int:
@@ -244,7 +257,124 @@ class SortedSet:
 
     def clear(self) -> None:
         """Remove every key, giving back the memory."""
-        self._setup(build(np.empty(0, dtype=self._dtype), self.chunk_size))
+        self._store.take_over(build(np.empty(0, dtype=self._dtype), self.chunk_size))
+
+    # ------------------------------------------------------ batch mutations
+
+    def _batch(self, keys) -> np.ndarray:
+        """A 1-D batch of keys of the set's dtype, checked exactly (nothing changed yet)."""
+        return as_key_array(keys, self._dtype)
+
+    def _rebuild_for(self, m: int) -> bool:
+        return m * REBUILD_RATIO >= len(self)
+
+    def _rebuild(self, removed: np.ndarray, added: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Discard ``removed`` then add ``added`` (both sorted, unique) by one linear merge."""
+        st = self._store
+        dest = Storage(self._dtype, st.chunk, rows_for(st.size + len(added), st.chunk))
+        out_removed = np.empty(len(removed), dtype=np.int64)
+        out_added = np.empty(len(added), dtype=np.int64)
+        nr, na = self._k.rebuild(self._addr, dest.address, removed, added, out_removed, out_added)
+        st.take_over(dest)
+        return out_removed[:nr], out_added[:na]
+
+    def _add_sorted(self, added: np.ndarray) -> np.ndarray:
+        """Insert sorted unique keys into the chunks they fall in; indices of the new ones."""
+        out = np.empty(len(added), dtype=np.int64)
+        start = written = 0
+        while True:
+            start, w = self._k.add_sorted(self._addr, added, start, out[written:])
+            written += w
+            if start == len(added):
+                return out[:written]
+            self._store.grow()  # a split needed a row: grow, then resume where it stopped
+
+    def _discard_sorted(self, removed: np.ndarray) -> np.ndarray:
+        out = np.empty(len(removed), dtype=np.int64)
+        n = self._k.discard_sorted(self._addr, removed, out)
+        return out[len(out) - n :]
+
+    def add_many(self, keys) -> np.ndarray:
+        """Add every key of ``keys``; return the indices of the newly added ones.
+
+        The indices (int64, ascending) are positions in the set *after* the
+        call; keys already present, or repeated in ``keys``, are not reported.
+        Inserting each new key at its index, in ascending order, into a copy
+        of the old keys reproduces the new ones.  One native call: a local
+        merge into the affected chunks for a batch small next to the set,
+        O(m (log n + chunk_size)); a linear rebuild otherwise, O(n + m).
+
+        Examples
+        --------
+        >>> s = SortedSet([10, 20, 30])
+        >>> s.add_many([25, 5, 20, 25])
+        array([0, 3])
+        >>> s.to_numpy()
+        array([ 5, 10, 20, 25, 30])
+        """
+        added = sort_unique(self._batch(keys))
+        if self._rebuild_for(len(added)):
+            return self._rebuild(added[:0], added)[1]
+        return self._add_sorted(added)
+
+    def discard_many(self, keys) -> np.ndarray:
+        """Remove the keys of ``keys`` that are present; return the indices they had.
+
+        The indices (int64, ascending) are positions *before* the call;
+        deleting at them in descending order reproduces the new keys.
+
+        Examples
+        --------
+        >>> s = SortedSet([10, 20, 30])
+        >>> s.discard_many([30, 99, 10])
+        array([0, 2])
+        """
+        removed = sort_unique(self._batch(keys))
+        if self._rebuild_for(len(removed)):
+            return self._rebuild(removed, removed[:0])[0]
+        return self._discard_sorted(removed)
+
+    def replace(self, old, new) -> tuple[int, int]:
+        """Move one key: remove ``old``, add ``new``.
+
+        Returns ``(index old had before, index new has after)``.  ``KeyError``
+        and no change when ``old`` is absent.
+
+        Examples
+        --------
+        >>> s = SortedSet([10, 20, 30])
+        >>> s.replace(10, 25)
+        (0, 1)
+        """
+        old_key = self._key(old)
+        new_key = self._key(new)
+        removed_at = self._k.discard(self._addr, old_key)
+        if removed_at < 0:
+            raise KeyError(old)
+        return removed_at, self.add(new_key)
+
+    def replace_many(self, old_keys, new_keys) -> tuple[np.ndarray, np.ndarray]:
+        """``discard_many(old_keys)`` then ``add_many(new_keys)``, fused.
+
+        Returns ``(removed_indices, inserted_indices)``: the first relative
+        to the set before the call, the second to the set after it.  Apply
+        the deletes (descending) then the inserts (ascending) to a copy of the
+        old list to get the new one.  Both batches are checked before anything
+        changes.
+
+        Examples
+        --------
+        >>> s = SortedSet([10, 20, 30])
+        >>> s.replace_many([10, 30], [35, 15])
+        (array([0, 2]), array([0, 2]))
+        >>> s.to_numpy()
+        array([15, 20, 35])
+        """
+        removed = sort_unique(self._batch(old_keys))
+        added = sort_unique(self._batch(new_keys))
+        if self._rebuild_for(len(removed) + len(added)):
+            return self._rebuild(removed, added)
+        return self._discard_sorted(removed), self._add_sorted(added)
 
     # -------------------------------------------------------------- lookups
 
@@ -320,6 +450,83 @@ class SortedSet:
         if i < 0:
             raise ValueError(f"{key!r} is not in SortedSet")
         return i
+
+    def _queries(self, keys) -> tuple[np.ndarray, tuple]:
+        """Query keys of any shape, flattened and checked, plus the shape to give back."""
+        shape = np.shape(keys)
+        if len(shape) != 1:
+            keys = np.reshape(np.asarray(keys), -1)
+        return self._batch(keys), shape
+
+    def _rank(self, queries: np.ndarray, right: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Bisect ranks and membership of every query, in the queries' order."""
+        ranks = np.empty(len(queries), dtype=np.int64)
+        found = np.empty(len(queries), dtype=np.bool_)
+        if len(queries) * SWEEP_RATIO >= self._store.nchunks and len(queries) > 1:
+            perm = np.argsort(queries, kind="stable")
+            self._k.rank_sorted(self._addr, queries[perm], perm, right, ranks, found)
+        else:
+            self._k.rank_each(self._addr, queries, right, ranks, found)
+        return ranks, found
+
+    def contains_many(self, keys) -> np.ndarray:
+        """Membership of every key, as a bool array of the shape of ``keys``.
+
+        Large batches are sorted and answered by one sweep over the chunks.
+
+        Examples
+        --------
+        >>> SortedSet([1, 2, 3]).contains_many([3, 4])
+        array([ True, False])
+        """
+        q, shape = self._queries(keys)
+        return self._rank(q, False)[1].reshape(shape)
+
+    def searchsorted(self, keys, side: str = "left") -> np.ndarray:
+        """Exactly ``np.searchsorted(s.to_numpy(), keys, side)``, without the copy.
+
+        Examples
+        --------
+        >>> SortedSet([10, 20, 30]).searchsorted([5, 20, 35], side="right")
+        array([0, 2, 3])
+        """
+        if side not in ("left", "right"):
+            raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+        q, shape = self._queries(keys)
+        return self._rank(q, side == "right")[0].reshape(shape)
+
+    def index_many(self, keys) -> np.ndarray:
+        """Index of every key, -1 where absent (int64, shape of ``keys``).
+
+        Examples
+        --------
+        >>> SortedSet([10, 20, 30]).index_many([30, 15])
+        array([ 2, -1])
+        """
+        q, shape = self._queries(keys)
+        ranks, found = self._rank(q, False)
+        return np.where(found, ranks, -1).reshape(shape)
+
+    def take(self, indices) -> np.ndarray:
+        """Keys at ``indices`` (negative allowed), like ``np.take``; ``IndexError`` out of range.
+
+        Examples
+        --------
+        >>> SortedSet([10, 20, 30]).take([0, -1])
+        array([10, 30])
+        """
+        shape = np.shape(indices)
+        if len(shape) != 1:
+            indices = np.reshape(np.asarray(indices), -1)
+        idx = as_key_array(indices, np.dtype(np.int64))
+        n = len(self)
+        bad = (idx < -n) | (idx >= n)
+        if bad.any():
+            raise IndexError(f"index {int(idx[np.argmax(bad)])} is out of bounds for SortedSet of size {n}")
+        idx = np.where(idx < 0, idx + n, idx)
+        out = np.empty(len(idx), dtype=self._dtype)
+        self._k.take(self._addr, idx, out)
+        return out.reshape(shape)
 
     def count(self, key) -> int:
         """1 if ``key`` is in the set, else 0."""
@@ -429,6 +636,164 @@ class SortedSet:
         stop = len(self) if maximum is None else self._k.bisect(self._addr, self._key(maximum), bool(hi_inc))
         out = self._gather(start, stop - start)
         return out[::-1].copy() if reverse else out
+
+    # ---------------------------------------------------------- set algebra
+    # All by merging sorted runs in one kernel (merge_sets), never through
+    # Python sets.  ``other`` may be a SortedSet or any array-like of keys that
+    # the set's dtype holds exactly; the result has the dtype of ``self``.
+
+    def _sorted_keys(self, other) -> np.ndarray:
+        if isinstance(other, SortedSet):
+            keys = other.to_numpy()
+            return keys if keys.dtype == self._dtype else as_key_array(keys, self._dtype)
+        return sort_unique(self._batch(other))
+
+    def _merged(self, op: str, others) -> np.ndarray:
+        keys = self.to_numpy()
+        for other in others:
+            b = self._sorted_keys(other)
+            out = np.empty(len(keys) + len(b), dtype=self._dtype)
+            n = self._k.merge_sets(keys, b, _SET_OPS[op], out)
+            keys = out[:n]
+        return keys
+
+    def _new(self, keys: np.ndarray) -> "SortedSet":
+        return type(self)._from_sorted_unique(keys, self.chunk_size)
+
+    def _assign(self, keys: np.ndarray) -> None:
+        self._store.take_over(build(np.ascontiguousarray(keys), self.chunk_size))
+
+    def union(self, *others) -> "SortedSet":
+        """Keys in the set or in any of ``others``: a new set.  O(n + m).
+
+        Examples
+        --------
+        >>> SortedSet([1, 3]).union([2, 3], SortedSet([9])).to_numpy()
+        array([1, 2, 3, 9])
+        """
+        return self._new(self._merged("union", others))
+
+    def intersection(self, *others) -> "SortedSet":
+        """Keys in the set and in every one of ``others``: a new set.  O(n + m).
+
+        Examples
+        --------
+        >>> SortedSet([1, 2, 3]).intersection([2, 3, 4]).to_numpy()
+        array([2, 3])
+        """
+        return self._new(self._merged("intersection", others))
+
+    def difference(self, *others) -> "SortedSet":
+        """Keys in the set and in none of ``others``: a new set.  O(n + m).
+
+        Examples
+        --------
+        >>> SortedSet([1, 2, 3]).difference([2]).to_numpy()
+        array([1, 3])
+        """
+        return self._new(self._merged("difference", others))
+
+    def symmetric_difference(self, other) -> "SortedSet":
+        """Keys in exactly one of the set and ``other``: a new set.  O(n + m).
+
+        Examples
+        --------
+        >>> SortedSet([1, 2]).symmetric_difference([2, 3]).to_numpy()
+        array([1, 3])
+        """
+        return self._new(self._merged("symmetric_difference", (other,)))
+
+    def update(self, *others) -> None:
+        """Add the keys of every one of ``others`` (see :meth:`add_many` for indices)."""
+        for other in others:
+            self.add_many(other.to_numpy() if isinstance(other, SortedSet) else other)
+
+    def difference_update(self, *others) -> None:
+        """Remove the keys of every one of ``others`` (see :meth:`discard_many` for indices)."""
+        for other in others:
+            self.discard_many(other.to_numpy() if isinstance(other, SortedSet) else other)
+
+    def intersection_update(self, *others) -> None:
+        """Keep only keys found in every one of ``others``."""
+        self._assign(self._merged("intersection", others))
+
+    def symmetric_difference_update(self, other) -> None:
+        """Keep the keys in exactly one of the set and ``other``."""
+        self._assign(self._merged("symmetric_difference", (other,)))
+
+    def isdisjoint(self, other) -> bool:
+        """Whether no key of ``other`` is in the set."""
+        return not self.contains_many(self._sorted_keys(other)).any()
+
+    def issubset(self, other) -> bool:
+        """Whether every key of the set is in ``other``."""
+        return len(self._merged("intersection", (other,))) == len(self)
+
+    def issuperset(self, other) -> bool:
+        """Whether every key of ``other`` is in the set."""
+        return bool(self.contains_many(self._sorted_keys(other)).all())
+
+    @staticmethod
+    def _operand(other) -> bool:
+        """Operators accept sets and array-likes, like sortedcontainers; not strings or scalars."""
+        return isinstance(other, (SortedSet, set, frozenset, list, tuple, range, np.ndarray))
+
+    def __or__(self, other):
+        return self.union(other) if self._operand(other) else NotImplemented
+
+    def __and__(self, other):
+        return self.intersection(other) if self._operand(other) else NotImplemented
+
+    def __sub__(self, other):
+        return self.difference(other) if self._operand(other) else NotImplemented
+
+    def __xor__(self, other):
+        return self.symmetric_difference(other) if self._operand(other) else NotImplemented
+
+    __ror__ = __or__
+    __rand__ = __and__
+    __rxor__ = __xor__
+
+    def __rsub__(self, other):
+        if not self._operand(other):
+            return NotImplemented
+        return SortedSet(other, dtype=self._dtype, chunk_size=self.chunk_size).difference(self)
+
+    def __ior__(self, other):
+        if not self._operand(other):
+            return NotImplemented
+        self.update(other)
+        return self
+
+    def __iand__(self, other):
+        if not self._operand(other):
+            return NotImplemented
+        self.intersection_update(other)
+        return self
+
+    def __isub__(self, other):
+        if not self._operand(other):
+            return NotImplemented
+        self.difference_update(other)
+        return self
+
+    def __ixor__(self, other):
+        if not self._operand(other):
+            return NotImplemented
+        self.symmetric_difference_update(other)
+        return self
+
+    def __le__(self, other):
+        return self.issubset(other) if isinstance(other, SortedSet) else NotImplemented
+
+    def __ge__(self, other):
+        return self.issuperset(other) if isinstance(other, SortedSet) else NotImplemented
+
+    def __lt__(self, other):
+        return (len(self) < len(other) and self.issubset(other)) if isinstance(other, SortedSet) else NotImplemented
+
+    def __gt__(self, other):
+        return (len(self) > len(other) and self.issuperset(other)) if isinstance(other, SortedSet) else NotImplemented
 
     # ----------------------------------------------------- whole-set access
 

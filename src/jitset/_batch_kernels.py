@@ -1,0 +1,303 @@
+"""numba kernels for batch operations: one native call per batch.
+
+Two strategies, chosen by the caller (:mod:`jitset.sortedset`) by batch size:
+
+* **local**: the sorted batch is applied key by key to the chunks it falls
+  into (``add_sorted``, ``discard_sorted``).  Inserting in ascending order
+  means each key's index at insertion time is already its final index;
+  deleting in descending order means each index is the one the key had
+  before the call.  Cost ~ m * (log n + chunk).
+* **rebuild**: one linear merge of the old keys with the batch into a fresh
+  storage (``rebuild``).  Cost ~ n + m, with sequential memory access only.
+
+Batches arrive sorted and deduplicated: NumPy's sort is SIMD-accelerated and
+measured 6x faster than numba's ``np.sort`` here (1.2 ms vs 6.8 ms for 100k
+int64), so the Python layer sorts with NumPy and the kernels merge.
+
+Queries (``rank_sorted``) sweep the chunks once for a sorted batch of queries:
+sorted queries touch memory in order, 4-6x cheaper than random probes.
+"""
+
+from __future__ import annotations
+
+from jitset._kernels import (
+    NEED_ROOM,
+    _chunk_of,
+    _discard,
+    _lower_bound,
+    _tree_build,
+    _tree_find,
+    _tree_prefix,
+    _upper_bound,
+    _add_key,
+    merge_limit,
+    min_fill,
+)
+from jitset._plumbing import H_CHUNK, H_NCHUNKS, H_SIZE, batch_kernel, helper, state_view
+
+
+@batch_kernel
+def add_sorted(address, batch, start, out):
+    """Insert ``batch[start:]`` (sorted, unique) one by one, ascending.
+
+    Writes the index of every newly inserted key to ``out`` (from ``out[0]``).
+    Returns ``(next_start, written)``: ``next_start < len(batch)`` means a
+    split needed a row; the caller grows the storage and calls again from there.
+    """
+    h, keys, fences, counts, order, tree = state_view(address, batch)
+    written = 0
+    for i in range(start, batch.shape[0]):
+        index, status = _add_key(h, keys, fences, counts, order, tree, batch[i])
+        if status == NEED_ROOM:
+            return i, written
+        if status == 1:
+            out[written] = index
+            written += 1
+    return batch.shape[0], written
+
+
+@batch_kernel
+def discard_sorted(address, batch, out):
+    """Remove the keys of ``batch`` (sorted, unique) that are present, descending.
+
+    Writes the indices they had before the call to ``out``, ascending, packed
+    at its end; returns how many were written (they are ``out[len(out) - n:]``).
+    """
+    h, keys, fences, counts, order, tree = state_view(address, batch)
+    slot = out.shape[0]
+    for i in range(batch.shape[0] - 1, -1, -1):
+        index = _discard(h, keys, fences, counts, order, tree, batch[i])
+        if index >= 0:
+            slot -= 1
+            out[slot] = index
+    return out.shape[0] - slot
+
+
+@helper
+def _emit(dkeys, dcounts, dorder, dfences, p, key, per_chunk):
+    """Append ``key`` to the destination being filled; returns the new position."""
+    if dcounts[p] == per_chunk:
+        p += 1
+        dorder[p] = p
+        dcounts[p] = 0
+    dkeys[p, dcounts[p]] = key
+    dcounts[p] += 1
+    dfences[p] = key
+    return p
+
+
+@batch_kernel
+def rebuild(address, dest, removed, added, out_removed, out_added):
+    """Merge the set at ``address`` minus ``removed`` plus ``added`` into the empty storage ``dest``.
+
+    ``removed`` and ``added`` are sorted and unique; ``dest`` has room for
+    ``size + len(added)`` keys at the bulk fill level.  Semantics are those of
+    discarding ``removed`` and then adding ``added``: the indices (before the
+    call) of the removed keys that were present go to ``out_removed``, the
+    indices (after the call) of added keys that were not present afterwards-
+    minus-removed go to ``out_added``.  Returns ``(n_removed, n_added)``.
+    """
+    h, keys, fences, counts, order, tree = state_view(address, added)
+    d, dkeys, dfences, dcounts, dorder, dtree = state_view(dest, added)
+    per_chunk = merge_limit(d[H_CHUNK])
+    dorder[0] = 0
+    dcounts[0] = 0
+    p = 0  # destination position being filled
+    written = 0  # keys written to dest
+    nr = 0
+    na = 0
+    ri = 0
+    ai = 0
+    n_rm = removed.shape[0]
+    n_add = added.shape[0]
+    old_index = 0
+    for q in range(h[H_NCHUNKS]):
+        row = order[q]
+        for t in range(counts[q]):
+            key = keys[row, t]
+            # added keys below this old key are new
+            while ai < n_add and added[ai] < key:
+                p = _emit(dkeys, dcounts, dorder, dfences, p, added[ai], per_chunk)
+                out_added[na] = written
+                na += 1
+                written += 1
+                ai += 1
+            while ri < n_rm and removed[ri] < key:
+                ri += 1
+            if ri < n_rm and removed[ri] == key:
+                out_removed[nr] = old_index
+                nr += 1
+                ri += 1
+                # re-added after removal: reported as an insert at its new index
+                if ai < n_add and added[ai] == key:
+                    p = _emit(dkeys, dcounts, dorder, dfences, p, key, per_chunk)
+                    out_added[na] = written
+                    na += 1
+                    written += 1
+                    ai += 1
+            else:
+                if ai < n_add and added[ai] == key:
+                    ai += 1  # already present: not reported
+                p = _emit(dkeys, dcounts, dorder, dfences, p, key, per_chunk)
+                written += 1
+            old_index += 1
+    while ai < n_add:
+        p = _emit(dkeys, dcounts, dorder, dfences, p, added[ai], per_chunk)
+        out_added[na] = written
+        na += 1
+        written += 1
+        ai += 1
+    nchunks = p + 1
+    # even out the last two chunks if the last one is under the minimum fill
+    if nchunks > 1 and dcounts[p] < min_fill(d[H_CHUNK]):
+        lrow = dorder[p - 1]
+        rrow = dorder[p]
+        nl = dcounts[p - 1]
+        nr_ = dcounts[p]
+        total = nl + nr_
+        target = total // 2
+        moved = nl - target
+        for t in range(nr_ - 1, -1, -1):
+            dkeys[rrow, moved + t] = dkeys[rrow, t]
+        for t in range(moved):
+            dkeys[rrow, t] = dkeys[lrow, target + t]
+        dcounts[p - 1] = target
+        dcounts[p] = total - target
+        dfences[p - 1] = dkeys[lrow, target - 1]
+    d[H_NCHUNKS] = nchunks
+    d[H_SIZE] = written
+    _tree_build(dtree, dcounts, nchunks)
+    return nr, na
+
+
+@batch_kernel
+def rank_sorted(address, queries, perm, right, ranks, found):
+    """For ascending ``queries``: rank (bisect left or right) and membership.
+
+    Results for ``queries[i]`` go to ``ranks[perm[i]]`` and ``found[perm[i]]``,
+    so callers can pass queries sorted by ``perm = argsort(original)`` and get
+    answers in the original order.  One forward sweep over the chunks.
+    """
+    h, keys, fences, counts, order, tree = state_view(address, queries)
+    nchunks = h[H_NCHUNKS]
+    p = 0
+    before = 0  # keys in chunks before p
+    for i in range(queries.shape[0]):
+        x = queries[i]
+        if right:
+            while p < nchunks and fences[p] <= x:
+                before += counts[p]
+                p += 1
+        else:
+            while p < nchunks and fences[p] < x:
+                before += counts[p]
+                p += 1
+        dst = perm[i]
+        if p == nchunks:
+            ranks[dst] = before
+            found[dst] = False
+            continue
+        row = order[p]
+        c = counts[p]
+        if right:
+            j = _upper_bound(keys, row, c, x)
+            found[dst] = j > 0 and keys[row, j - 1] == x
+        else:
+            j = _lower_bound(keys, row, c, x)
+            found[dst] = j < c and keys[row, j] == x
+        ranks[dst] = before + j
+    return 0
+
+
+@batch_kernel
+def rank_each(address, queries, right, ranks, found):
+    """Like :func:`rank_sorted` for queries in any order, one search per query.
+
+    Better than sorting when the batch is small next to the number of chunks.
+    """
+    h, keys, fences, counts, order, tree = state_view(address, queries)
+    nchunks = h[H_NCHUNKS]
+    size = h[H_SIZE]
+    for i in range(queries.shape[0]):
+        x = queries[i]
+        if right:
+            lo = 0
+            hi = nchunks
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if fences[mid] <= x:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            p = lo
+        else:
+            p = _chunk_of(fences, nchunks, x)
+        if p == nchunks:
+            ranks[i] = size
+            found[i] = False
+            continue
+        row = order[p]
+        c = counts[p]
+        if right:
+            j = _upper_bound(keys, row, c, x)
+            found[i] = j > 0 and keys[row, j - 1] == x
+        else:
+            j = _lower_bound(keys, row, c, x)
+            found[i] = j < c and keys[row, j] == x
+        ranks[i] = _tree_prefix(tree, p) + j
+    return 0
+
+
+@batch_kernel
+def take(address, indices, out):
+    """``out[i] = key at indices[i]``; indices already normalised to ``0 <= i < size``."""
+    h, keys, fences, counts, order, tree = state_view(address, out)
+    nchunks = h[H_NCHUNKS]
+    for i in range(indices.shape[0]):
+        p, offset = _tree_find(tree, nchunks, indices[i])
+        out[i] = keys[order[p], offset]
+    return 0
+
+
+@batch_kernel
+def merge_sets(a, b, op, out):
+    """Merge two ascending unique arrays by set operation ``op`` into ``out``; return the length.
+
+    op: 0 union, 1 intersection, 2 difference (a - b), 3 symmetric difference.
+    ``out`` must hold ``len(a) + len(b)`` keys.
+    """
+    i = 0
+    j = 0
+    n = 0
+    na = a.shape[0]
+    nb = b.shape[0]
+    while i < na and j < nb:
+        x = a[i]
+        y = b[j]
+        if x < y:
+            if op == 0 or op == 2 or op == 3:
+                out[n] = x
+                n += 1
+            i += 1
+        elif y < x:
+            if op == 0 or op == 3:
+                out[n] = y
+                n += 1
+            j += 1
+        else:
+            if op == 0 or op == 1:
+                out[n] = x
+                n += 1
+            i += 1
+            j += 1
+    if op == 0 or op == 2 or op == 3:
+        while i < na:
+            out[n] = a[i]
+            n += 1
+            i += 1
+    if op == 0 or op == 3:
+        while j < nb:
+            out[n] = b[j]
+            n += 1
+            j += 1
+    return n
