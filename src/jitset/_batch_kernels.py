@@ -22,18 +22,19 @@ from __future__ import annotations
 
 from jitset._kernels import (
     NEED_ROOM,
+    _add_key,
     _chunk_of,
     _discard,
+    _emit,
+    _finish_fill,
     _lower_bound,
-    _tree_build,
+    _start_fill,
     _tree_find,
     _tree_prefix,
     _upper_bound,
-    _add_key,
     merge_limit,
-    min_fill,
 )
-from jitset._plumbing import H_CHUNK, H_NCHUNKS, H_SIZE, batch_kernel, helper, state_view
+from jitset._plumbing import H_CHUNK, H_NCHUNKS, H_SIZE, batch_kernel, state_view
 
 
 @batch_kernel
@@ -73,19 +74,6 @@ def discard_sorted(address, batch, out):
     return out.shape[0] - slot
 
 
-@helper
-def _emit(dkeys, dcounts, dorder, dfences, p, key, per_chunk):
-    """Append ``key`` to the destination being filled; returns the new position."""
-    if dcounts[p] == per_chunk:
-        p += 1
-        dorder[p] = p
-        dcounts[p] = 0
-    dkeys[p, dcounts[p]] = key
-    dcounts[p] += 1
-    dfences[p] = key
-    return p
-
-
 @batch_kernel
 def rebuild(address, dest, removed, added, out_removed, out_added):
     """Merge the set at ``address`` minus ``removed`` plus ``added`` into the empty storage ``dest``.
@@ -100,9 +88,7 @@ def rebuild(address, dest, removed, added, out_removed, out_added):
     h, keys, fences, counts, order, tree = state_view(address, added)
     d, dkeys, dfences, dcounts, dorder, dtree = state_view(dest, added)
     per_chunk = merge_limit(d[H_CHUNK])
-    dorder[0] = 0
-    dcounts[0] = 0
-    p = 0  # destination position being filled
+    p = _start_fill(dcounts, dorder)  # destination position being filled
     written = 0  # keys written to dest
     nr = 0
     na = 0
@@ -117,7 +103,7 @@ def rebuild(address, dest, removed, added, out_removed, out_added):
             key = keys[row, t]
             # added keys below this old key are new
             while ai < n_add and added[ai] < key:
-                p = _emit(dkeys, dcounts, dorder, dfences, p, added[ai], per_chunk)
+                p = _emit(dkeys, dfences, dcounts, dorder, p, added[ai], per_chunk)
                 out_added[na] = written
                 na += 1
                 written += 1
@@ -130,7 +116,7 @@ def rebuild(address, dest, removed, added, out_removed, out_added):
                 ri += 1
                 # re-added after removal: reported as an insert at its new index
                 if ai < n_add and added[ai] == key:
-                    p = _emit(dkeys, dcounts, dorder, dfences, p, key, per_chunk)
+                    p = _emit(dkeys, dfences, dcounts, dorder, p, key, per_chunk)
                     out_added[na] = written
                     na += 1
                     written += 1
@@ -138,35 +124,16 @@ def rebuild(address, dest, removed, added, out_removed, out_added):
             else:
                 if ai < n_add and added[ai] == key:
                     ai += 1  # already present: not reported
-                p = _emit(dkeys, dcounts, dorder, dfences, p, key, per_chunk)
+                p = _emit(dkeys, dfences, dcounts, dorder, p, key, per_chunk)
                 written += 1
             old_index += 1
     while ai < n_add:
-        p = _emit(dkeys, dcounts, dorder, dfences, p, added[ai], per_chunk)
+        p = _emit(dkeys, dfences, dcounts, dorder, p, added[ai], per_chunk)
         out_added[na] = written
         na += 1
         written += 1
         ai += 1
-    nchunks = p + 1
-    # even out the last two chunks if the last one is under the minimum fill
-    if nchunks > 1 and dcounts[p] < min_fill(d[H_CHUNK]):
-        lrow = dorder[p - 1]
-        rrow = dorder[p]
-        nl = dcounts[p - 1]
-        nr_ = dcounts[p]
-        total = nl + nr_
-        target = total // 2
-        moved = nl - target
-        for t in range(nr_ - 1, -1, -1):
-            dkeys[rrow, moved + t] = dkeys[rrow, t]
-        for t in range(moved):
-            dkeys[rrow, t] = dkeys[lrow, target + t]
-        dcounts[p - 1] = target
-        dcounts[p] = total - target
-        dfences[p - 1] = dkeys[lrow, target - 1]
-    d[H_NCHUNKS] = nchunks
-    d[H_SIZE] = written
-    _tree_build(dtree, dcounts, nchunks)
+    _finish_fill(d, dkeys, dfences, dcounts, dorder, dtree, p, written)
     return nr, na
 
 

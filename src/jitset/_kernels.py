@@ -214,6 +214,40 @@ def _drop_position(h, keys, fences, counts, order, tree, p):
 
 
 @helper
+def _even_out(keys, fences, counts, order, left):
+    """Share the keys of chunks ``left`` and ``left + 1`` evenly between them.
+
+    Returns how many keys chunk ``left`` gained (negative if it gave some).
+    Both fences are rewritten: the right one is stale when that chunk was
+    just emptied.
+    """
+    right = left + 1
+    lrow = order[left]
+    rrow = order[right]
+    nl = counts[left]
+    nr = counts[right]
+    total = nl + nr
+    target = total // 2
+    if nl < target:  # move the first (target - nl) keys of right to the end of left
+        moved = target - nl
+        for t in range(moved):
+            keys[lrow, nl + t] = keys[rrow, t]
+        for t in range(nr - moved):
+            keys[rrow, t] = keys[rrow, moved + t]
+    else:  # move the last (nl - target) keys of left to the front of right
+        moved = nl - target
+        for t in range(nr - 1, -1, -1):
+            keys[rrow, moved + t] = keys[rrow, t]
+        for t in range(moved):
+            keys[rrow, t] = keys[lrow, target + t]
+    counts[left] = target
+    counts[right] = total - target
+    fences[left] = keys[lrow, target - 1]
+    fences[right] = keys[rrow, total - target - 1]
+    return target - nl
+
+
+@helper
 def _rebalance(h, keys, fences, counts, order, tree, p):
     """Chunk ``p`` fell under ``min_fill``: merge it with a neighbour, or even them out."""
     nchunks = h[H_NCHUNKS]
@@ -241,25 +275,9 @@ def _rebalance(h, keys, fences, counts, order, tree, p):
         fences[left] = keys[lrow, total - 1]
         _drop_position(h, keys, fences, counts, order, tree, right)
         return
-    target = total // 2
-    if nl < target:  # move the first (target - nl) keys of right to the end of left
-        moved = target - nl
-        for t in range(moved):
-            keys[lrow, nl + t] = keys[rrow, t]
-        for t in range(nr - moved):
-            keys[rrow, t] = keys[rrow, moved + t]
-    else:  # move the last (nl - target) keys of left to the front of right
-        moved = nl - target
-        for t in range(nr - 1, -1, -1):
-            keys[rrow, moved + t] = keys[rrow, t]
-        for t in range(moved):
-            keys[rrow, t] = keys[lrow, target + t]
-    counts[left] = target
-    counts[right] = total - target
-    fences[left] = keys[lrow, target - 1]
-    fences[right] = keys[rrow, total - target - 1]  # stale if right was the emptied chunk
-    _tree_add(tree, nchunks, left, target - nl)
-    _tree_add(tree, nchunks, right, nl - target)
+    moved = _even_out(keys, fences, counts, order, left)
+    _tree_add(tree, nchunks, left, moved)
+    _tree_add(tree, nchunks, right, -moved)
 
 
 @helper
@@ -460,33 +478,61 @@ def gather(address, out, start):
         offset = 0
 
 
-@batch_kernel
-def fill_sorted(address, values):
-    """Lay strictly increasing ``values`` into an empty storage with room for them.
+# ------------------------------------------------------- sequential filling
+# Bulk builds and rebuilds write keys in ascending order into an empty
+# storage: each chunk is filled to merge_limit (3/4 full, so the next inserts
+# do not split at once), and the last chunk is evened out with its neighbour
+# if it ended under min_fill.
 
-    Chunks are filled to about 3/4 (``merge_limit``) so that the next inserts
-    do not split at once, with the keys spread evenly so no chunk is left
-    under ``min_fill``.
-    """
-    h, keys, fences, counts, order, tree = state_view(address, values)
-    n = values.shape[0]
-    nchunks = chunks_for(n, h[H_CHUNK])
-    base = n // nchunks
-    extra = n - base * nchunks
-    start = 0
-    for p in range(nchunks):
-        count = base + (1 if p < extra else 0)
-        order[p] = p
-        counts[p] = count
-        for t in range(count):
-            keys[p, t] = values[start + t]
-        if count > 0:
-            fences[p] = values[start + count - 1]
-        start += count
+
+@helper
+def _start_fill(counts, order):
+    order[0] = 0
+    counts[0] = 0
+    return 0
+
+
+@helper
+def _emit(keys, fences, counts, order, p, key, per_chunk):
+    """Append ``key`` (greater than every key written so far); returns the position written."""
+    if counts[p] == per_chunk:
+        p += 1
+        order[p] = p  # a fresh storage: rows in position order
+        counts[p] = 0
+    keys[p, counts[p]] = key
+    counts[p] += 1
+    fences[p] = key
+    return p
+
+
+@helper
+def _finish_fill(h, keys, fences, counts, order, tree, p, size):
+    """Close a fill whose last written position is ``p``; set the header and the tree."""
+    nchunks = p + 1
+    if nchunks > 1 and counts[p] < min_fill(h[H_CHUNK]):
+        _even_out(keys, fences, counts, order, p - 1)
     h[H_NCHUNKS] = nchunks
-    h[H_SIZE] = n
+    h[H_SIZE] = size
     h[H_VERSION] += 1
     _tree_build(tree, counts, nchunks)
+
+
+@batch_kernel
+def fill_sorted(address, values):
+    """Lay ascending ``values`` into an empty storage with room for them, skipping repeats.
+
+    Taking sorted values *with* duplicates saves the separate dedupe pass of a build.
+    """
+    h, keys, fences, counts, order, tree = state_view(address, values)
+    per_chunk = merge_limit(h[H_CHUNK])
+    p = _start_fill(counts, order)
+    size = 0
+    for i in range(values.shape[0]):
+        if i > 0 and values[i] == values[i - 1]:
+            continue
+        p = _emit(keys, fences, counts, order, p, values[i], per_chunk)
+        size += 1
+    _finish_fill(h, keys, fences, counts, order, tree, p, size)
 
 
 __all__ = [

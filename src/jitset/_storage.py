@@ -50,9 +50,10 @@ class Storage:
         self.address = self.header.ctypes.data
         self.header[H_CHUNK] = chunk
         self.header[H_NCHUNKS] = 1
+        # Keys are only ever read below counts[p], so they need no zero-filling.
         self._adopt(
-            np.zeros((cap, chunk), dtype=dtype),
-            np.zeros(cap, dtype=dtype),
+            np.empty((cap, chunk), dtype=dtype),
+            np.empty(cap, dtype=dtype),
             np.zeros(cap, dtype=np.int64),
             np.zeros(cap, dtype=np.int64),
             np.zeros(cap + 1, dtype=np.int64),
@@ -96,9 +97,9 @@ class Storage:
         """Reallocate to ``cap`` rows (at least the rows in use), keeping the content."""
         used = self.nchunks
         cap = max(cap, used)
-        keys = np.zeros((cap, self.chunk), dtype=self.keys.dtype)
+        keys = np.empty((cap, self.chunk), dtype=self.keys.dtype)
         keys[:used] = self.keys[:used]
-        fences = np.zeros(cap, dtype=self.fences.dtype)
+        fences = np.empty(cap, dtype=self.fences.dtype)
         counts = np.zeros(cap, dtype=np.int64)
         order = np.zeros(cap, dtype=np.int64)
         tree = np.zeros(cap + 1, dtype=np.int64)
@@ -132,7 +133,10 @@ def rows_for(n: int, chunk: int, capacity: int | None = None) -> int:
 
 
 def build(values: np.ndarray, chunk: int, capacity: int | None = None) -> Storage:
-    """A storage holding ``values``, which must be strictly increasing and of the key dtype."""
+    """A storage holding the distinct keys of ``values`` (ascending, of the key dtype, repeats allowed)."""
     storage = Storage(values.dtype, chunk, rows_for(len(values), chunk, capacity))
     entry_points(values.dtype).fill_sorted(storage.address, values)
+    needed = rows_for(storage.size, chunk, capacity)
+    if storage.cap > 2 * needed:  # many repeats: give the unused rows back
+        storage.resize(needed)
     return storage

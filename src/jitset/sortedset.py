@@ -131,7 +131,7 @@ class SortedSet:
         elif isinstance(values, SortedSet):
             keys = as_key_array(values.to_numpy(), dt)
         else:
-            keys = sort_unique(as_key_array(values, dt))
+            keys = np.sort(as_key_array(values, dt))  # the fill kernel drops repeats
         self._setup(build(keys, chunk, cap))
 
     def _setup(self, store: Storage) -> None:
@@ -147,7 +147,7 @@ class SortedSet:
 
     @classmethod
     def _from_sorted_unique(cls, keys: np.ndarray, chunk: int, capacity: Optional[int] = None) -> "SortedSet":
-        """Trusted constructor: ``keys`` already strictly increasing, of a supported dtype."""
+        """Trusted constructor: ``keys`` already ascending, of a supported dtype."""
         self = cls.__new__(cls)
         self._setup(build(np.ascontiguousarray(keys), chunk, capacity))
         return self
