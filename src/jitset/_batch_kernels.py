@@ -23,15 +23,16 @@ from __future__ import annotations
 from jitset._kernels import (
     NEED_ROOM,
     _add_key,
+    _chunk_after,
     _chunk_of,
     _discard,
     _emit,
     _finish_fill,
-    _lower_bound,
+    _offset_after,
+    _offset_of,
     _start_fill,
     _tree_find,
     _tree_prefix,
-    _upper_bound,
     merge_limit,
 )
 from jitset._plumbing import H_CHUNK, H_NCHUNKS, H_SIZE, batch_kernel, state_view
@@ -167,10 +168,10 @@ def rank_sorted(address, queries, perm, right, ranks, found):
         row = order[p]
         c = counts[p]
         if right:
-            j = _upper_bound(keys, row, c, x)
+            j = _offset_after(keys, fences, order, counts, p, x)
             found[dst] = j > 0 and keys[row, j - 1] == x
         else:
-            j = _lower_bound(keys, row, c, x)
+            j = _offset_of(keys, fences, order, counts, p, x)
             found[dst] = j < c and keys[row, j] == x
         ranks[dst] = before + j
     return 0
@@ -187,18 +188,7 @@ def rank_each(address, queries, right, ranks, found):
     size = h[H_SIZE]
     for i in range(queries.shape[0]):
         x = queries[i]
-        if right:
-            lo = 0
-            hi = nchunks
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                if fences[mid] <= x:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            p = lo
-        else:
-            p = _chunk_of(fences, nchunks, x)
+        p = _chunk_after(fences, nchunks, x) if right else _chunk_of(fences, nchunks, x)
         if p == nchunks:
             ranks[i] = size
             found[i] = False
@@ -206,10 +196,10 @@ def rank_each(address, queries, right, ranks, found):
         row = order[p]
         c = counts[p]
         if right:
-            j = _upper_bound(keys, row, c, x)
+            j = _offset_after(keys, fences, order, counts, p, x)
             found[i] = j > 0 and keys[row, j - 1] == x
         else:
-            j = _lower_bound(keys, row, c, x)
+            j = _offset_of(keys, fences, order, counts, p, x)
             found[i] = j < c and keys[row, j] == x
         ranks[i] = _tree_prefix(tree, p) + j
     return 0
