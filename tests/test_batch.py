@@ -238,7 +238,8 @@ def test_queries_keep_shape_and_match_numpy():
     for side in ("left", "right"):
         assert np.array_equal(s.searchsorted(q, side=side), np.searchsorted(flat, q, side=side))
     assert np.array_equal(s.contains_many(q), np.isin(q, flat))
-    assert s.searchsorted(5).shape == ()
+    assert s.searchsorted(5) == np.searchsorted(flat, 5) and isinstance(s.searchsorted(5), np.integer)
+    assert isinstance(s.contains_many(int(flat[0])), np.bool_) and s.index_many(int(flat[0])) == 0
     with pytest.raises(ValueError):
         s.searchsorted(q, side="middle")
 

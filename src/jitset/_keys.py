@@ -26,12 +26,13 @@ def resolve_dtype(dtype) -> np.dtype:
         resolved = np.dtype(dtype)
     except TypeError as exc:
         raise TypeError(f"not a NumPy dtype: {dtype!r}") from exc
-    if resolved not in INTEGER_DTYPES:
+    native = resolved.newbyteorder("=")  # keys are stored in native byte order
+    if native not in INTEGER_DTYPES:
         raise NotImplementedError(
             f"SortedSet does not support dtype {resolved} yet; "
             f"supported: {', '.join(str(d) for d in INTEGER_DTYPES)}"
         )
-    return resolved.newbyteorder("=")
+    return native
 
 
 class ScalarKey:
@@ -111,6 +112,11 @@ def as_key_array(values, dtype: np.dtype) -> np.ndarray:
     if values.ndim != 1:
         raise ValueError(f"keys must be a 1-D array, got {values.ndim}-D with shape {values.shape}")
     kind = values.dtype.kind
+    if not isinstance(original, np.ndarray) and kind not in "biu":
+        # NumPy turns a list mixing ints with floats, or small ints with ints
+        # beyond 2**63, into float64 (rounding them), and ints with strings
+        # into strings: check the original elements one by one instead.
+        kind = "O"
     info = np.iinfo(dtype)
     if kind == "b":
         return np.ascontiguousarray(values, dtype=dtype)
@@ -139,9 +145,9 @@ def as_key_array(values, dtype: np.dtype) -> np.ndarray:
                     f"key {_first(values, bad)!r} is out of range for dtype {dtype} [{info.min}, {info.max}]"
                 )
         return values.astype(dtype)
-    if kind == "O" or not isinstance(original, np.ndarray):
-        # Python ints too large for int64, or mixed objects that NumPy turned into
-        # strings: check the original elements one by one (slow path, errors only).
+    if kind == "O":
+        # Python ints too large for int64, mixed lists: exact checks element by
+        # element (a Python-level loop, but over a Python-level input anyway).
         checker = ScalarKey(dtype)
         return np.array([checker.convert(v) for v in np.asarray(original, dtype=object)], dtype=dtype)
     example = values[0] if len(values) else None

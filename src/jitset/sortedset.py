@@ -452,7 +452,12 @@ class SortedSet:
         return i
 
     def _queries(self, keys) -> tuple[np.ndarray, tuple]:
-        """Query keys of any shape, flattened and checked, plus the shape to give back."""
+        """Query keys of any shape, flattened and checked, plus the shape to give back.
+
+        Like NumPy, a scalar query gives a scalar answer (the callers index the
+        reshaped result with ``[()]``).  Queries follow the batch input rules: a
+        value the dtype cannot hold raises rather than answering False.
+        """
         shape = np.shape(keys)
         if len(shape) != 1:
             keys = np.reshape(np.asarray(keys), -1)
@@ -480,7 +485,7 @@ class SortedSet:
         array([ True, False])
         """
         q, shape = self._queries(keys)
-        return self._rank(q, False)[1].reshape(shape)
+        return self._rank(q, False)[1].reshape(shape)[()]
 
     def searchsorted(self, keys, side: str = "left") -> np.ndarray:
         """Exactly ``np.searchsorted(s.to_numpy(), keys, side)``, without the copy.
@@ -493,7 +498,7 @@ class SortedSet:
         if side not in ("left", "right"):
             raise ValueError(f"side must be 'left' or 'right', got {side!r}")
         q, shape = self._queries(keys)
-        return self._rank(q, side == "right")[0].reshape(shape)
+        return self._rank(q, side == "right")[0].reshape(shape)[()]
 
     def index_many(self, keys) -> np.ndarray:
         """Index of every key, -1 where absent (int64, shape of ``keys``).
@@ -505,7 +510,7 @@ class SortedSet:
         """
         q, shape = self._queries(keys)
         ranks, found = self._rank(q, False)
-        return np.where(found, ranks, -1).reshape(shape)
+        return np.where(found, ranks, -1).reshape(shape)[()]
 
     def take(self, indices) -> np.ndarray:
         """Keys at ``indices`` (negative allowed), like ``np.take``; ``IndexError`` out of range.
@@ -807,19 +812,22 @@ class SortedSet:
 
     def _iterate(self, reverse: bool) -> Iterator[int]:
         # Keys are copied out a block at a time; the version counter that every
-        # mutation bumps is compared after each block, so a mutation is reported
-        # no later than the end of the block (like dict's "changed size during
-        # iteration"), and no stale or torn key is ever produced from the arrays.
+        # mutation bumps (in the kernels, and on every storage swap) is compared
+        # before each block and at the end, so a mutation is reported no later
+        # than the end of the current block, like dict's "changed size during
+        # iteration", and no key is ever read from a changed layout.
         store = self._store
         version = store.version
         n = store.size
         starts = range(0, n, _ITER_BLOCK)
         for start in reversed(starts) if reverse else starts:
-            block = self._gather(start, min(_ITER_BLOCK, n - start))
-            if store.version != version or self._store is not store:
+            # checked *before* copying: the block bounds come from the old size,
+            # and gather trusts them (a shrunk set would be read out of bounds)
+            if store.version != version:
                 raise RuntimeError("SortedSet changed during iteration")
+            block = self._gather(start, min(_ITER_BLOCK, n - start))
             yield from (block[::-1] if reverse else block).tolist()
-        if store.version != version or self._store is not store:
+        if store.version != version:
             raise RuntimeError("SortedSet changed during iteration")
 
     def to_numpy(self) -> np.ndarray:

@@ -1,0 +1,150 @@
+"""Memory (bytes per key, chunk fill factor, peak RSS) and start-up time.
+
+The ``track_`` benchmarks report a number rather than a time; asv records
+and plots it per commit like a timing, so a regression in memory or in
+compile time shows up the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from jitset import SortedSet
+
+from ._common import CHUNKS, absent_keys, unsorted_keys, warm_jit
+
+#: Keys in the "built" set.
+BUILD_KEYS = 10**6
+#: Keys added one ``add`` call at a time to an empty set: enough for the chunk
+#: layout to reach its steady state of splits (~0.3 s per chunk size), far
+#: cheaper than 1M calls.
+INSERT_KEYS = 200_000
+
+# First use of jitset in a fresh interpreter, exactly as a user would write it.
+_FIRST_CALL = "import jitset; jitset.SortedSet([1, 2, 3]).add(4)"
+
+
+def _stats(s: SortedSet) -> dict:
+    store = s._store  # private: the number of chunks is not public API
+    return {
+        "bytes_per_key": s.nbytes / len(s),
+        "fill": len(s) / (store.nchunks * s.chunk_size),
+    }
+
+
+class Layout:
+    """Bytes per key and chunk fill factor, after a build and after random single inserts.
+
+    * ``bytes_per_key``: ``nbytes / len``: every array the set allocated,
+      free rows included (a build keeps ~25% spare rows for later inserts).
+    * ``fill``: ``len / (chunks * chunk_size)``: how full the chunks in use
+      are.  A build fills them to 3/4; random inserts split full chunks in
+      two, which settles lower.
+
+    All numbers are computed once in ``setup_cache`` (one process builds
+    every set) and only read by the benchmarks.
+    """
+
+    params = [CHUNKS]
+    param_names = ["chunk_size"]
+    timeout = 300
+
+    def setup_cache(self):
+        warm_jit()
+        out = {}
+        for chunk in CHUNKS:
+            built = SortedSet(unsorted_keys(BUILD_KEYS), chunk_size=chunk)
+            inserted = SortedSet(chunk_size=chunk)
+            add = inserted.add
+            for k in absent_keys(0, INSERT_KEYS).tolist():  # random order
+                add(k)
+            out[chunk] = {"built": _stats(built), "inserted": _stats(inserted)}
+        return out
+
+    def track_bytes_per_key_built(self, stats, chunk):
+        """``nbytes / len`` after ``SortedSet(keys)`` of 1M random int64 keys."""
+        return stats[chunk]["built"]["bytes_per_key"]
+
+    track_bytes_per_key_built.unit = "bytes/key"
+
+    def track_bytes_per_key_inserted(self, stats, chunk):
+        """``nbytes / len`` after 200,000 random ``s.add(key)`` calls into an empty set."""
+        return stats[chunk]["inserted"]["bytes_per_key"]
+
+    track_bytes_per_key_inserted.unit = "bytes/key"
+
+    def track_fill_built(self, stats, chunk):
+        """``len / (chunks * chunk_size)`` after ``SortedSet(keys)`` of 1M random keys."""
+        return stats[chunk]["built"]["fill"]
+
+    track_fill_built.unit = "fraction"
+
+    def track_fill_inserted(self, stats, chunk):
+        """``len / (chunks * chunk_size)`` after 200,000 random ``s.add(key)`` calls."""
+        return stats[chunk]["inserted"]["fill"]
+
+    track_fill_inserted.unit = "fraction"
+
+
+class PeakMemory:
+    """Peak resident memory of a process building a 1M-key set.
+
+    Importing numba alone takes ~170-200 MB, so this mostly tracks the
+    interpreter; bytes per key (:class:`Layout`) is the finer measure.
+    """
+
+    timeout = 120
+
+    def setup(self):
+        warm_jit()
+        self.keys = unsorted_keys(BUILD_KEYS)
+
+    def peakmem_build_1m(self):
+        """``SortedSet(keys)`` of 1M random int64 keys."""
+        SortedSet(self.keys)
+
+
+def _first_call_seconds(env: dict) -> float:
+    """Wall time of a fresh interpreter importing jitset and making its first call."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", _FIRST_CALL], env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+class FirstCall:
+    """Seconds from starting ``python`` to the end of jitset's first ``add``.
+
+    * ``track_first_call_cold``: numba's cache directory is empty, so every
+      kernel the call needs is compiled: what the first use after an install
+      costs.
+    * ``track_first_call_warm``: the cache is already filled: what every
+      later process pays (interpreter, ``import numba``, loading the cache).
+    """
+
+    timeout = 300
+
+    def setup(self):
+        # Make sure the default cache holds what the first call needs, so that
+        # the warm measurement never compiles.
+        _first_call_seconds(dict(os.environ))
+
+    def track_first_call_cold(self):
+        """``python -c "import jitset; jitset.SortedSet([1,2,3]).add(4)"``, empty numba cache."""
+        cache = tempfile.mkdtemp(prefix="jitset-cold-cache-")
+        try:
+            return _first_call_seconds(dict(os.environ, NUMBA_CACHE_DIR=cache))
+        finally:
+            shutil.rmtree(cache, ignore_errors=True)
+
+    track_first_call_cold.unit = "seconds"
+
+    def track_first_call_warm(self):
+        """``python -c "import jitset; jitset.SortedSet([1,2,3]).add(4)"``, numba cache filled."""
+        return _first_call_seconds(dict(os.environ))
+
+    track_first_call_warm.unit = "seconds"

@@ -1,0 +1,804 @@
+"""Side-by-side benchmark: jitset.SortedSet against its peers, in one process.
+
+Everyone gets the same keys: ``size`` distinct random non-negative 63-bit
+integers (non-negative so that ``pyroaring.BitMap64`` can hold them), plus
+``batch`` new keys, ``batch`` present keys and ``batch`` mixed queries.  Each
+peer receives them in its natural form: jitset and NumPy an int64 array,
+sortedcontainers and pyroaring a list of Python ints (converted outside the
+timings).
+
+Peers
+-----
+``sortedcontainers``
+    ``sortedcontainers.SortedSet``: the pure-Python reference.
+``numpy``
+    A plain sorted int64 array: ``searchsorted`` to find, ``np.insert`` /
+    ``np.delete`` to change (a full copy per change), ``np.sort`` plus a
+    dedupe mask to build, ``union1d`` / ``intersect1d`` for set algebra.
+``BitMap64``
+    ``pyroaring.BitMap64``: a compressed bitmap.  Its rank and select
+    (``index`` and ``s[i]``) walk every 2**32-wide bucket, and random 63-bit
+    keys give one bucket per key, so they cost tens of milliseconds per call
+    at 1M keys: they are timed on a handful of calls only, and
+    ``searchsorted`` (one rank per query) is skipped.
+
+A missing peer (not installed) is skipped with a note.  ``python -m jitset
+bench`` calls :func:`run`.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional, TextIO
+
+import numpy as np
+
+__all__ = ["run", "OPERATIONS"]
+
+#: (name, description) of every measured row, in table order.
+OPERATIONS = [
+    ("add", "s.add(k) loop, new keys"),
+    ("discard", "s.discard(k) loop, present keys"),
+    ("contains", "k in s loop, present keys"),
+    ("getitem", "s[i] loop, random i"),
+    ("index", "s.index(k) loop, present keys"),
+    ("add_many", "one batch of new keys"),
+    ("discard_many", "one batch of present keys"),
+    ("contains_many", "one batch, half present"),
+    ("searchsorted", "one batch, half present"),
+    ("build", "from size unsorted keys"),
+    ("union", "two size sets, half shared"),
+    ("intersection", "two size sets, half shared"),
+    ("memory", "bytes per key after build"),
+]
+
+#: Python-loop calls per scalar operation (fewer when the set is smaller).
+SCALAR_CALLS = 5_000
+#: Calls for the pathologically slow scalar cases (BitMap64 rank/select).
+HANDFUL = 3
+#: Read-only cases quicker than this (seconds) are repeated within one run.
+MIN_RUN = 0.005
+_KEY_HIGH = 2**63 - 1  # keys in [0, 2**63 - 1): fit int64 and BitMap64 alike
+
+
+# ---------------------------------------------------------------- the keys
+
+
+def _dedupe_sorted(keys: np.ndarray) -> np.ndarray:
+    # np.unique hashes first in NumPy 2.x and is many times slower than this
+    # mask on keys that are already sorted.
+    keep = np.ones(len(keys), dtype=bool)
+    keep[1:] = keys[1:] != keys[:-1]
+    return keys[keep]
+
+
+def _member(sorted_keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Membership of each query in ``sorted_keys`` (vectorized)."""
+    if len(sorted_keys) == 0:
+        return np.zeros(len(queries), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, queries), len(sorted_keys) - 1)
+    return sorted_keys[pos] == queries
+
+
+def _fresh(rng: np.random.Generator, avoid: np.ndarray, m: int) -> np.ndarray:
+    """``m`` distinct random keys, none in ``avoid`` (sorted), in random order."""
+    out = np.empty(0, dtype=np.int64)
+    while len(out) < m:
+        more = rng.integers(0, _KEY_HIGH, m - len(out), dtype=np.int64)
+        more = more[~_member(avoid, more)]
+        out = _dedupe_sorted(np.sort(np.concatenate([out, more])))
+    return rng.permutation(out)
+
+
+@dataclass
+class _Keys:
+    """Every key any peer sees, generated once."""
+
+    keys: np.ndarray  # the set: sorted, distinct
+    unsorted: np.ndarray  # the same keys shuffled (build input)
+    other: np.ndarray  # second set operand: sorted, half of it shared with ``keys``
+    new: np.ndarray  # ``batch`` keys not in the set, random order
+    old: np.ndarray  # ``batch`` keys of the set (distinct when batch <= size)
+    queries: np.ndarray  # ``batch`` queries, half in the set, shuffled
+    scalar_new: list  # Python ints not in the set, distinct from ``new``
+    scalar_old: list  # Python ints in the set, distinct
+    scalar_idx: list  # valid indices
+    lists: dict = field(default_factory=dict)  # ndarray -> list, memoized by name
+
+    def as_list(self, name: str) -> list:
+        if name not in self.lists:
+            self.lists[name] = getattr(self, name).tolist()
+        return self.lists[name]
+
+
+def _make_keys(size: int, batch: int, n_scalar: int, seed: int) -> _Keys:
+    """All keys of one run from one seed, so that every peer sees the same ones.
+
+    New keys (batch, scalar, and the half of ``other`` not in the set) are
+    drawn together so they are distinct from each other too: then adding
+    and discarding them restores every peer exactly.
+    """
+    rng = np.random.default_rng(seed)
+    keys = _fresh(rng, np.empty(0, dtype=np.int64), size)
+    unsorted = keys  # _fresh returns random order
+    keys = np.sort(keys)
+    fresh = _fresh(rng, keys, batch + n_scalar + (size - size // 2))
+    new, scalar_new, other_half = fresh[:batch], fresh[batch : batch + n_scalar], fresh[batch + n_scalar :]
+    old = keys[rng.choice(size, size=batch, replace=batch > size)]
+    shared = keys[rng.choice(size, size=size // 2, replace=False)]
+    other = np.sort(np.concatenate([shared, other_half]))
+    queries = rng.permutation(
+        np.concatenate([keys[rng.integers(0, size, batch // 2)], new[: batch - batch // 2]])
+    )
+    return _Keys(
+        keys=keys,
+        unsorted=unsorted,
+        other=other,
+        new=new,
+        old=old,
+        queries=queries,
+        scalar_new=scalar_new.tolist(),
+        scalar_old=keys[rng.choice(size, size=n_scalar, replace=False)].tolist(),
+        scalar_idx=rng.integers(0, size, n_scalar).tolist(),
+    )
+
+
+# ------------------------------------------------------------- measuring
+
+
+@dataclass
+class _Case:
+    """One timed thing: ``fn`` does ``n`` operations; ``restore`` undoes it (untimed)."""
+
+    fn: Callable[[], object]
+    n: int
+    restore: Optional[Callable[[], object]] = None
+    repeats: Optional[int] = None  # overrides run(repeats=...) for very slow cases
+    note: Optional[str] = None
+    value: Optional[float] = None  # a number to report instead of a timing (memory)
+
+
+def _median_ns(case: _Case, repeats: int) -> float:
+    """Median over ``repeats`` runs of the time per operation, in ns."""
+    if case.value is not None:
+        return case.value
+    calls = 1
+    if case.restore is None and case.repeats is None:
+        # A read-only case faster than MIN_RUN is called several times per run
+        # (like timeit's autorange), or a tiny batch would be timed at the
+        # clock's and the first call's noise.
+        start = time.perf_counter()
+        case.fn()
+        once = time.perf_counter() - start
+        calls = max(1, min(1_000, int(MIN_RUN / max(once, 1e-9))))
+    fn = case.fn
+    times = []
+    for _ in range(case.repeats or repeats):
+        # As timeit does: no collection pause lands inside a timing (the
+        # Python-object peers allocate millions of objects).  No gc.collect()
+        # here: with numba loaded one costs ~75 ms, once per operation is enough.
+        gc.disable()
+        try:
+            start = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            times.append((time.perf_counter() - start) / calls)
+        finally:
+            gc.enable()
+        if case.restore is not None:
+            case.restore()
+    return statistics.median(times) / case.n * 1e9
+
+
+class _Skip(Exception):
+    """A peer cannot do an operation (sensibly); the message says why."""
+
+
+# ------------------------------------------------------------------ peers
+# Each peer turns an operation name into a _Case working on its own copy of
+# the data.  Scalar loops bind the method to a local first, for every peer,
+# as a performance-aware caller would.
+
+
+class _Jitset:
+    name = "jitset"
+
+    def __init__(self, d: _Keys) -> None:
+        from jitset import SortedSet
+
+        self.cls = SortedSet
+        self.d = d
+        self.s = SortedSet.from_sorted(d.keys)
+        self.t = SortedSet.from_sorted(d.other)
+
+    def case(self, op: str) -> _Case:
+        d, s = self.d, self.s
+        if op == "add":
+            keys = d.scalar_new
+            arr = np.array(keys, dtype=np.int64)
+
+            def fn():
+                add = s.add
+                for k in keys:
+                    add(k)
+
+            return _Case(fn, len(keys), restore=lambda: s.discard_many(arr))
+        if op == "discard":
+            keys = d.scalar_old
+            arr = np.array(keys, dtype=np.int64)
+
+            def fn():
+                discard = s.discard
+                for k in keys:
+                    discard(k)
+
+            return _Case(fn, len(keys), restore=lambda: s.add_many(arr))
+        if op == "contains":
+            keys = d.scalar_old
+
+            def fn():
+                for k in keys:
+                    k in s
+
+            return _Case(fn, len(keys))
+        if op == "getitem":
+            idx = d.scalar_idx
+
+            def fn():
+                for i in idx:
+                    s[i]
+
+            return _Case(fn, len(idx))
+        if op == "index":
+            keys = d.scalar_old
+
+            def fn():
+                index = s.index
+                for k in keys:
+                    index(k)
+
+            return _Case(fn, len(keys))
+        if op == "add_many":
+            return _Case(lambda: s.add_many(d.new), len(d.new), restore=lambda: s.discard_many(d.new))
+        if op == "discard_many":
+            return _Case(lambda: s.discard_many(d.old), len(d.old), restore=lambda: s.add_many(d.old))
+        if op == "contains_many":
+            return _Case(lambda: s.contains_many(d.queries), len(d.queries))
+        if op == "searchsorted":
+            return _Case(lambda: s.searchsorted(d.queries), len(d.queries))
+        if op == "build":
+            return _Case(lambda: self.cls(d.unsorted), len(d.unsorted))
+        if op == "union":
+            return _Case(lambda: s | self.t, len(s) + len(self.t))
+        if op == "intersection":
+            return _Case(lambda: s & self.t, len(s) + len(self.t))
+        if op == "memory":
+            built = self.cls(d.unsorted)
+            return _Case(lambda: None, 1, value=built.nbytes / len(built), note="nbytes: allocated arrays, spare rows included")
+        raise _Skip(f"unknown operation {op}")
+
+    # results compared with the NumPy reference before anything is timed
+    def check(self) -> list[str]:
+        d, s = self.d, self.s
+        problems = []
+        if not np.array_equal(s.to_numpy(), d.keys):
+            problems.append("jitset: to_numpy() differs from the keys it was built from")
+        if not np.array_equal(s.contains_many(d.queries), _member(d.keys, d.queries)):
+            problems.append("jitset: contains_many disagrees with NumPy")
+        if not np.array_equal(s.searchsorted(d.queries), np.searchsorted(d.keys, d.queries)):
+            problems.append("jitset: searchsorted disagrees with np.searchsorted")
+        if not np.array_equal((s | self.t).to_numpy(), np.union1d(d.keys, d.other)):
+            problems.append("jitset: union disagrees with np.union1d")
+        if not np.array_equal((s & self.t).to_numpy(), np.intersect1d(d.keys, d.other, assume_unique=True)):
+            problems.append("jitset: intersection disagrees with np.intersect1d")
+        return problems
+
+
+class _SortedContainers:
+    name = "sortedcontainers"
+
+    def __init__(self, d: _Keys) -> None:
+        from sortedcontainers import SortedSet
+
+        self.cls = SortedSet
+        self.d = d
+        self.s = SortedSet(d.as_list("keys"))
+        self.t = SortedSet(d.as_list("other"))
+
+    def case(self, op: str) -> _Case:
+        d, s = self.d, self.s
+        if op == "add":
+            keys = d.scalar_new
+
+            def fn():
+                add = s.add
+                for k in keys:
+                    add(k)
+
+            return _Case(fn, len(keys), restore=lambda: s.difference_update(keys))
+        if op == "discard":
+            keys = d.scalar_old
+
+            def fn():
+                discard = s.discard
+                for k in keys:
+                    discard(k)
+
+            return _Case(fn, len(keys), restore=lambda: s.update(keys))
+        if op == "contains":
+            keys = d.scalar_old
+
+            def fn():
+                for k in keys:
+                    k in s
+
+            return _Case(fn, len(keys))
+        if op == "getitem":
+            idx = d.scalar_idx
+
+            def fn():
+                for i in idx:
+                    s[i]
+
+            return _Case(fn, len(idx))
+        if op == "index":
+            keys = d.scalar_old
+
+            def fn():
+                index = s.index
+                for k in keys:
+                    index(k)
+
+            return _Case(fn, len(keys))
+        if op == "add_many":
+            new = d.as_list("new")
+            return _Case(lambda: s.update(new), len(new), restore=lambda: s.difference_update(new))
+        if op == "discard_many":
+            old = d.as_list("old")
+            return _Case(lambda: s.difference_update(old), len(old), restore=lambda: s.update(old))
+        if op == "contains_many":
+            q = d.as_list("queries")
+            return _Case(lambda: list(map(s.__contains__, q)), len(q), note="map(s.__contains__, list)")
+        if op == "searchsorted":
+            q = d.as_list("queries")
+            return _Case(lambda: list(map(s.bisect_left, q)), len(q), note="map(s.bisect_left, list)")
+        if op == "build":
+            keys = d.as_list("unsorted")
+            return _Case(lambda: self.cls(keys), len(keys))
+        if op == "union":
+            return _Case(lambda: s | self.t, len(s) + len(self.t))
+        if op == "intersection":
+            return _Case(lambda: s & self.t, len(s) + len(self.t))
+        if op == "memory":
+            built = self.cls(d.as_list("unsorted"))
+            return _Case(lambda: None, 1, value=_sortedcontainers_bytes(built) / len(built), note="sys.getsizeof of its set, lists and int objects")
+        raise _Skip(f"unknown operation {op}")
+
+    def check(self) -> list[str]:
+        # Cheap on purpose: a union of two 1M-key sets here costs seconds.
+        d, s = self.d, self.s
+        mid = len(d.keys) // 2
+        if len(s) != len(d.keys) or s[mid] != d.keys[mid] or s.index(int(d.keys[mid])) != mid:
+            return ["sortedcontainers: the set disagrees with its keys (benchmark bug)"]
+        return []
+
+
+def _sortedcontainers_bytes(s) -> int:
+    """Deep size of a sortedcontainers.SortedSet (its internals: stable since 2.0)."""
+    sl = s._list
+    total = sys.getsizeof(s) + sys.getsizeof(s._set) + sys.getsizeof(sl)
+    total += sys.getsizeof(sl._lists) + sum(map(sys.getsizeof, sl._lists))
+    total += sys.getsizeof(sl._maxes) + sys.getsizeof(sl._index)
+    # The int objects are shared by the hash set and the lists: count them once.
+    return total + sum(map(sys.getsizeof, s._set))
+
+
+class _NumPy:
+    name = "numpy"
+
+    def __init__(self, d: _Keys) -> None:
+        self.d = d
+        self.a = d.keys  # never modified: every change makes a new array
+
+    def _scalar_calls(self) -> int:
+        # np.insert / np.delete copy the whole array per call (~0.25 ms at 1M
+        # keys): fewer calls keep a run short (~25 ms) without changing the
+        # per-call cost.
+        return int(min(len(self.d.scalar_new), max(100, 50_000_000 // len(self.a))))
+
+    def case(self, op: str) -> _Case:
+        d, a = self.d, self.a
+        if op == "add":
+            keys = d.scalar_new[: self._scalar_calls()]
+
+            def fn():
+                x = a
+                for k in keys:
+                    x = np.insert(x, x.searchsorted(k), k)
+
+            return _Case(fn, len(keys), note=f"np.insert per key ({len(keys):,} calls)")
+        if op == "discard":
+            keys = d.scalar_old[: self._scalar_calls()]
+
+            def fn():
+                x = a
+                for k in keys:
+                    i = x.searchsorted(k)
+                    if i < len(x) and x[i] == k:
+                        x = np.delete(x, i)
+
+            return _Case(fn, len(keys), note=f"np.delete per key ({len(keys):,} calls)")
+        if op == "contains":
+            keys = d.scalar_old
+            n = len(a)
+
+            def fn():
+                ss = a.searchsorted
+                for k in keys:
+                    i = ss(k)
+                    i < n and a[i] == k
+
+            return _Case(fn, len(keys))
+        if op == "getitem":
+            idx = d.scalar_idx
+
+            def fn():
+                for i in idx:
+                    a[i]
+
+            return _Case(fn, len(idx))
+        if op == "index":
+            keys = d.scalar_old
+
+            def fn():
+                ss = a.searchsorted
+                for k in keys:
+                    ss(k)
+
+            return _Case(fn, len(keys), note="searchsorted, presence not checked")
+        if op == "add_many":
+            return _Case(lambda: _numpy_add_many(a, d.new), len(d.new))
+        if op == "discard_many":
+            return _Case(lambda: _numpy_discard_many(a, d.old), len(d.old))
+        if op == "contains_many":
+            return _Case(lambda: _member(a, d.queries), len(d.queries))
+        if op == "searchsorted":
+            return _Case(lambda: a.searchsorted(d.queries), len(d.queries))
+        if op == "build":
+            return _Case(lambda: _dedupe_sorted(np.sort(d.unsorted)), len(d.unsorted), note="np.sort + dedupe mask")
+        if op == "union":
+            return _Case(lambda: np.union1d(a, d.other), len(a) + len(d.other))
+        if op == "intersection":
+            return _Case(lambda: np.intersect1d(a, d.other, assume_unique=True), len(a) + len(d.other))
+        if op == "memory":
+            return _Case(lambda: None, 1, value=a.nbytes / len(a))
+        raise _Skip(f"unknown operation {op}")
+
+    def check(self) -> list[str]:
+        d = self.d
+        expected = np.union1d(d.keys, d.new)
+        if not np.array_equal(_numpy_add_many(d.keys, d.new), expected):
+            return ["numpy peer: add_many is wrong (benchmark bug)"]
+        return []
+
+
+def _numpy_add_many(a: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Sorted ``a`` plus the keys of ``new`` not in it: one ``np.insert``."""
+    u = _dedupe_sorted(np.sort(new))
+    pos = np.searchsorted(a, u)
+    fresh = ~_member(a, u)
+    return np.insert(a, pos[fresh], u[fresh])
+
+
+def _numpy_discard_many(a: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """Sorted ``a`` without the keys of ``old``: one ``np.delete``."""
+    u = _dedupe_sorted(np.sort(old))
+    pos = np.searchsorted(a, u)
+    return np.delete(a, pos[_member(a, u)])
+
+
+class _BitMap64:
+    name = "BitMap64"
+
+    def __init__(self, d: _Keys) -> None:
+        from pyroaring import BitMap64
+
+        self.cls = BitMap64
+        self.d = d
+        self.s = BitMap64(d.as_list("keys"))
+        self.t = BitMap64(d.as_list("other"))
+
+    def case(self, op: str) -> _Case:
+        d, s = self.d, self.s
+        if op == "add":
+            keys = d.scalar_new
+
+            def fn():
+                add = s.add
+                for k in keys:
+                    add(k)
+
+            def restore():
+                for k in keys:
+                    s.discard(k)
+
+            return _Case(fn, len(keys), restore=restore)
+        if op == "discard":
+            keys = d.scalar_old
+
+            def fn():
+                discard = s.discard
+                for k in keys:
+                    discard(k)
+
+            return _Case(fn, len(keys), restore=lambda: s.update(keys))
+        if op == "contains":
+            keys = d.scalar_old
+
+            def fn():
+                for k in keys:
+                    k in s
+
+            return _Case(fn, len(keys))
+        if op == "getitem":
+            idx = d.scalar_idx[:HANDFUL]
+
+            def fn():
+                for i in idx:
+                    s[i]
+
+            return _Case(fn, len(idx), repeats=1, note=f"select walks every bucket: {len(idx)} calls, 1 run")
+        if op == "index":
+            keys = d.scalar_old[:HANDFUL]
+
+            def fn():
+                rank = s.rank
+                for k in keys:
+                    rank(k) - 1
+
+            return _Case(fn, len(keys), repeats=1, note=f"rank walks every bucket: {len(keys)} calls, 1 run")
+        if op == "add_many":
+            new = d.as_list("new")
+
+            def restore():
+                for k in new:
+                    s.discard(k)
+
+            return _Case(lambda: s.update(new), len(new), restore=restore)
+        if op == "discard_many":
+            old = d.as_list("old")
+
+            def fn():
+                # A discard() loop: faster here than difference_update(BitMap64(keys)).
+                discard = s.discard
+                for k in old:
+                    discard(k)
+
+            return _Case(fn, len(old), restore=lambda: s.update(old), note="discard() loop")
+        if op == "contains_many":
+            q = d.as_list("queries")
+            return _Case(lambda: list(map(s.__contains__, q)), len(q), note="map(s.__contains__, list)")
+        if op == "searchsorted":
+            raise _Skip("skipped: one rank() per query, and rank walks every 2**32-wide bucket (see the index row)")
+        if op == "build":
+            keys = d.as_list("unsorted")
+            return _Case(lambda: self.cls(keys), len(keys))
+        if op == "union":
+            return _Case(lambda: s | self.t, len(s) + len(self.t))
+        if op == "intersection":
+            return _Case(lambda: s & self.t, len(s) + len(self.t))
+        if op == "memory":
+            return _Case(lambda: None, 1, value=len(s.serialize()) / len(s), note="serialized size; memory in use is not exposed")
+        raise _Skip(f"unknown operation {op}")
+
+    def check(self) -> list[str]:
+        d = self.d
+        if len(self.s & self.t) != len(np.intersect1d(d.keys, d.other, assume_unique=True)):
+            return ["BitMap64: intersection size disagrees with np.intersect1d"]
+        return []
+
+
+_PEERS = [
+    (_SortedContainers, "sortedcontainers"),
+    (_NumPy, "numpy"),
+    (_BitMap64, "pyroaring"),
+]
+
+
+# ---------------------------------------------------------------- output
+
+
+def _fmt_value(v: Optional[float]) -> str:
+    if v is None:
+        return "-"
+    if v >= 100:
+        return f"{v:,.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def _fmt_ratio(r: Optional[float]) -> str:
+    if r is None:
+        return "-"
+    if r >= 100:
+        return f"{r:,.0f}x"
+    if r >= 10:
+        return f"{r:.1f}x"
+    if r >= 0.1:
+        return f"{r:.2f}x"
+    if r >= 0.001:
+        return f"{r:.3f}x"
+    return f"{r:.0e}x"  # e.g. 4e-05x: jitset ~25,000 times faster
+
+
+def _warm_jitset() -> None:
+    """Compile (or load from numba's cache) every kernel the timings use, both batch paths included."""
+    from jitset import SortedSet
+
+    s = SortedSet(np.arange(0, 20_000, 2, dtype=np.int64))
+    few, many = np.array([1, 3], dtype=np.int64), np.arange(1, 8_001, 2, dtype=np.int64)
+    s.add(5), s.discard(5), 4 in s, s[3], s.index(4)
+    for b in (few, many):
+        s.add_many(b), s.discard_many(b), s.contains_many(b), s.searchsorted(b)
+    s.contains_many(few[:1]), s.searchsorted(few[:1])
+    s | s, s & s, SortedSet.from_sorted(s.to_numpy())
+
+
+def _plot(path: str, title: str, ops: list[str], peers: list[str], ratios: dict, out: TextIO) -> None:
+    """Horizontal bars of jitset/peer per operation, on a log axis, anchored at 1.
+
+    Anchoring the bars at 1 (not at the axis edge) makes a bar's direction
+    mean something: left of 1 jitset is faster (or smaller), right it is not.
+    """
+    try:
+        from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
+    except ImportError:
+        print(f"note: matplotlib is not installed, no plot written to {path} (pip install matplotlib)", file=out)
+        return
+    rows = [op for op in ops if ratios[op]]
+    fig = Figure(figsize=(8, 0.22 * len(rows) * max(1, len(peers)) + 1.6))
+    ax = fig.add_subplot()
+    height = 0.8 / max(1, len(peers))
+    for j, peer in enumerate(peers):
+        ys = [i + (j - (len(peers) - 1) / 2) * height for i in range(len(rows))]
+        xs = [ratios[op].get(peer, float("nan")) for op in rows]  # nan: not measured, no bar
+        ax.barh(ys, [x - 1.0 for x in xs], left=1.0, height=height, label=peer)
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(range(len(rows)), rows)
+    ax.invert_yaxis()
+    ax.set_xlabel("jitset / peer (time, or bytes for memory); left of 1: jitset better")
+    ax.set_title(title, fontsize="medium")
+    ax.grid(axis="x", which="major", linewidth=0.3)
+    ax.legend(loc="best", fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"plot written to {path}", file=out)
+
+
+# ------------------------------------------------------------------ run
+
+
+def run(
+    size: int = 1_000_000,
+    batch: int = 100_000,
+    plot: Optional[str] = None,
+    repeats: int = 5,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Time jitset.SortedSet and its peers on the same keys and print a table.
+
+    Parameters
+    ----------
+    size : int
+        Keys in each set (at least 2).
+    batch : int
+        Keys per batch operation (``add_many``, ``discard_many``,
+        ``contains_many``, ``searchsorted``).
+    plot : str, optional
+        Write a horizontal bar chart of the ratios (log scale) to this file
+        (needs matplotlib; without it a note is printed instead).
+    repeats : int
+        Runs per measurement; the median is reported.
+    out : file-like
+        Where the table goes.  Progress goes to stderr.
+
+    Returns
+    -------
+    int
+        0 (an exit status for the command line).
+
+    Notes
+    -----
+    Each row is nanoseconds per operation: per call for scalar rows (a
+    Python loop of up to 5,000 calls; state restored, untimed, after every
+    run), per key for batch rows and ``build``, per input key (``2 * size``)
+    for ``union`` and ``intersection``; ``memory`` is bytes per key.  A
+    ratio is jitset / peer: below 1 jitset is faster (or smaller).
+
+    Examples
+    --------
+    >>> run(size=20_000, batch=2_000)  # doctest: +SKIP
+    0
+    """
+    if size < 2 or batch < 1 or repeats < 1:
+        raise ValueError(f"need size >= 2, batch >= 1 and repeats >= 1; got {size}, {batch}, {repeats}")
+    started = time.perf_counter()
+
+    def progress(msg: str) -> None:
+        print(f"[bench {time.perf_counter() - started:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    notes: list[str] = []
+    n_scalar = min(SCALAR_CALLS, size)
+    progress(f"generating keys: size={size:,} batch={batch:,}")
+    d = _make_keys(size, batch, n_scalar, seed=12345)
+
+    progress("warming jitset's kernels (compiling on the first run after an install)")
+    _warm_jitset()
+    peers = [_Jitset(d)]
+    for cls, module in _PEERS:
+        try:
+            peers.append(cls(d))
+            progress(f"built the {cls.name} sets")
+        except ImportError:
+            notes.append(f"{cls.name}: skipped, {module} is not installed (pip install {module})")
+    progress("checking every peer's answers against NumPy's")
+    for peer in peers:
+        for problem in peer.check():
+            notes.append(f"WARNING: {problem}")
+
+    ops = [op for op, _ in OPERATIONS]
+    results: dict = {op: {} for op in ops}
+    for op in ops:
+        gc.collect()  # garbage of the previous operation is not collected inside this one's timings
+        for peer in peers:
+            try:
+                case = peer.case(op)
+            except _Skip as why:
+                notes.append(f"{peer.name} {op}: {why}")
+                continue
+            results[op][peer.name] = _median_ns(case, repeats)
+            if case.note:
+                notes.append(f"{peer.name} {op}: {case.note}")
+        progress(f"{op:<14}" + "  ".join(f"{p}={_fmt_value(v)}" for p, v in results[op].items()))
+
+    names = [p.name for p in peers[1:]]
+    ratios = {
+        op: {p: results[op]["jitset"] / results[op][p] for p in names if results[op].get(p)}
+        for op in ops
+    }
+
+    desc = dict(OPERATIONS)
+    print(
+        f"jitset vs peers: {size:,} random 63-bit keys, batches of {batch:,}, "
+        f"median of {repeats} runs; ns per operation (memory: bytes per key); "
+        "ratio = jitset / peer, below 1 jitset is faster",
+        file=out,
+    )
+    head1 = f"{'operation':<14} {'':<32} {'jitset':>9}"
+    head2 = f"{'':<14} {'':<32} {'ns/op':>9}"
+    for name in names:
+        head1 += f" | {name:>19}"
+        head2 += f" | {'ns/op':>10} {'ratio':>8}"
+    print(head1, file=out)
+    print(head2, file=out)
+    print("-" * len(head2), file=out)
+    for op in ops:
+        line = f"{op:<14} {desc[op]:<32} {_fmt_value(results[op].get('jitset')):>9}"
+        for name in names:
+            line += f" | {_fmt_value(results[op].get(name)):>10} {_fmt_ratio(ratios[op].get(name)):>8}"
+        print(line, file=out)
+    if notes:
+        print("notes:", file=out)
+        for note in notes:
+            print(f"  - {note}", file=out)
+    print(f"total time {time.perf_counter() - started:.1f} s", file=out)
+
+    if plot:
+        _plot(plot, f"jitset vs peers: {size:,} keys, batches of {batch:,}", ops, names, ratios, out)
+    return 0
