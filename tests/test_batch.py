@@ -36,21 +36,23 @@ def replay_deletes(old: list, indices) -> list:
 
 class BatchMachine(RuleBasedStateMachine):
     chunk_size = 4
-    rebuild_ratio = sortedset_module.REBUILD_RATIO
+    # strategy thresholds (see sortedset.py); subclasses force one strategy
+    ratios = {"REBUILD_RATIO": sortedset_module.REBUILD_RATIO, "MERGE_RATIO": sortedset_module.MERGE_RATIO}
 
     def __init__(self):
         super().__init__()
-        self._saved_ratio = sortedset_module.REBUILD_RATIO
+        self._saved = {name: getattr(sortedset_module, name) for name in self.ratios}
 
     @initialize(keys=st.lists(KEY, max_size=80))
     def build(self, keys):
-        # force both strategies: local merges and linear rebuilds
-        sortedset_module.REBUILD_RATIO = self.rebuild_ratio
+        for name, value in self.ratios.items():
+            setattr(sortedset_module, name, value)
         self.s = SortedSet(np.array(keys, dtype=np.int64), chunk_size=self.chunk_size)
         self.model = sorted(set(keys))
 
     def teardown(self):
-        sortedset_module.REBUILD_RATIO = self._saved_ratio
+        for name, value in self._saved.items():
+            setattr(sortedset_module, name, value)
 
     @invariant()
     def consistent(self):
@@ -171,11 +173,13 @@ class BatchMachine(RuleBasedStateMachine):
 
 
 class LocalBatchMachine(BatchMachine):
-    rebuild_ratio = 0  # m * 0 >= n only for an empty set: the local path
+    # m * 0 >= n only for an empty set: key-by-key inserts and deletes
+    ratios = {"REBUILD_RATIO": 0, "MERGE_RATIO": 0}
 
 
 class RebuildBatchMachine(BatchMachine):
-    rebuild_ratio = 10**9  # always rebuild
+    # always a linear rebuild for deletes, a chunk-by-chunk merge for inserts
+    ratios = {"REBUILD_RATIO": 10**9, "MERGE_RATIO": 10**9}
 
 
 class Chunk8Machine(BatchMachine):
@@ -250,16 +254,17 @@ def test_large_batches_both_strategies_agree():
     batch = rng.integers(0, 2**40, 5_000)
     results = []
     for ratio in (0, 10**9):
-        saved = sortedset_module.REBUILD_RATIO
-        sortedset_module.REBUILD_RATIO = ratio
+        saved = sortedset_module.REBUILD_RATIO, sortedset_module.MERGE_RATIO
+        sortedset_module.REBUILD_RATIO = sortedset_module.MERGE_RATIO = ratio
         try:
             s = SortedSet(base, chunk_size=64)
             added = s.add_many(batch)
             removed = s.discard_many(base[:7_000])
+            replaced = s.replace_many(base[7_000:9_000], batch[:3_000] + 1)
         finally:
-            sortedset_module.REBUILD_RATIO = saved
+            sortedset_module.REBUILD_RATIO, sortedset_module.MERGE_RATIO = saved
         s._check()
-        results.append((added, removed, s.to_numpy()))
+        results.append((added, removed, *replaced, s.to_numpy()))
     for a, b in zip(*results):
         assert np.array_equal(a, b)
 

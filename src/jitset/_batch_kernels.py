@@ -20,6 +20,8 @@ sorted queries touch memory in order, 4-6x cheaper than random probes.
 
 from __future__ import annotations
 
+import numpy as np
+
 from jitset._kernels import (
     NEED_ROOM,
     _add_key,
@@ -27,15 +29,17 @@ from jitset._kernels import (
     _chunk_of,
     _discard,
     _emit,
+    _emit_run,
     _finish_fill,
     _offset_after,
     _offset_of,
     _start_fill,
+    _tree_build,
     _tree_find,
     _tree_prefix,
     merge_limit,
 )
-from jitset._plumbing import H_CHUNK, H_NCHUNKS, H_SIZE, batch_kernel, state_view
+from jitset._plumbing import H_CAP, H_CHUNK, H_NCHUNKS, H_SIZE, H_VERSION, batch_kernel, helper, state_view
 
 
 @batch_kernel
@@ -56,6 +60,130 @@ def add_sorted(address, batch, start, out):
             out[written] = index
             written += 1
     return batch.shape[0], written
+
+
+@helper
+def _landing(batch, i, fences, p, last):
+    """End of the run of ``batch[i:]`` that lands in chunk ``p`` (keys <= its fence; all for the last)."""
+    if p == last:
+        return batch.shape[0]
+    j = i
+    while j < batch.shape[0] and batch[j] <= fences[p]:
+        j += 1
+    return j
+
+
+@batch_kernel
+def merge_add(address, batch, out):
+    """Merge the sorted, unique ``batch`` into the chunks it lands in, in place.
+
+    Each touched chunk is merged with its share of the batch in one pass (a
+    chunk that overflows is split into evenly filled chunks on free rows);
+    untouched chunks are not read.  Unlike a rebuild, nothing of the set's
+    size is allocated: fresh memory costs about as much as the merge itself
+    here (first-touch page faults).
+
+    Writes the indices (after the call) of the new keys to ``out`` and
+    returns ``(rows_short, written)``: when the free rows cannot take the
+    worst-case splits, nothing is changed and ``rows_short`` > 0 says how many
+    rows to add before calling again.
+    """
+    h, keys, fences, counts, order, tree = state_view(address, batch)
+    chunk = h[H_CHUNK]
+    per_chunk = merge_limit(chunk)
+    nchunks = h[H_NCHUNKS]
+    last = nchunks - 1
+    m = batch.shape[0]
+    # pass 1: rows needed if no key of the batch were already present
+    extra = 0
+    i = 0
+    for p in range(nchunks):
+        j = _landing(batch, i, fences, p, last)
+        total = counts[p] + (j - i)
+        if total > chunk:
+            extra += (total + per_chunk - 1) // per_chunk - 1
+        i = j
+    if nchunks + extra > h[H_CAP]:
+        return nchunks + extra - h[H_CAP], 0
+    # pass 2: merge; positions are rewritten into new per-position arrays
+    new_order = np.empty(nchunks + extra, dtype=np.int64)
+    new_counts = np.empty(nchunks + extra, dtype=np.int64)
+    new_fences = np.empty(nchunks + extra, dtype=fences.dtype)
+    merged = np.empty(chunk + m, dtype=batch.dtype)
+    q = 0  # new positions written
+    free_row = nchunks
+    before = 0  # keys of the new set in positions before q
+    written = 0
+    i = 0
+    for p in range(nchunks):
+        row = order[p]
+        c = counts[p]
+        j = _landing(batch, i, fences, p, last)
+        if j == i:  # untouched chunk: same row, same content
+            new_order[q] = row
+            new_counts[q] = c
+            new_fences[q] = fences[p]
+            q += 1
+            before += c
+            continue
+        n = 0
+        t = 0
+        k = i
+        while t < c and k < j:
+            a = keys[row, t]
+            b = batch[k]
+            if a < b:
+                merged[n] = a
+                t += 1
+            elif b < a:
+                merged[n] = b
+                out[written] = before + n
+                written += 1
+                k += 1
+            else:  # already present: kept once, not reported
+                merged[n] = a
+                t += 1
+                k += 1
+            n += 1
+        while t < c:
+            merged[n] = keys[row, t]
+            n += 1
+            t += 1
+        while k < j:
+            merged[n] = batch[k]
+            out[written] = before + n
+            written += 1
+            n += 1
+            k += 1
+        # lay the merged run out: in place if it fits, else evenly over several rows
+        pieces = 1 if n <= chunk else (n + per_chunk - 1) // per_chunk
+        base = n // pieces
+        spare = n - base * pieces
+        start = 0
+        for r in range(pieces):
+            size = base + (1 if r < spare else 0)
+            dst = row
+            if r > 0:
+                dst = free_row
+                free_row += 1
+            for t in range(size):
+                keys[dst, t] = merged[start + t]
+            new_order[q] = dst
+            new_counts[q] = size
+            new_fences[q] = merged[start + size - 1]
+            q += 1
+            start += size
+        before += n
+        i = j
+    for p in range(q):
+        order[p] = new_order[p]
+        counts[p] = new_counts[p]
+        fences[p] = new_fences[p]
+    h[H_NCHUNKS] = q
+    h[H_SIZE] += written
+    h[H_VERSION] += 1
+    _tree_build(tree, counts, q)
+    return 0, written
 
 
 @batch_kernel
@@ -100,7 +228,25 @@ def rebuild(address, dest, removed, added, out_removed, out_added):
     old_index = 0
     for q in range(h[H_NCHUNKS]):
         row = order[q]
-        for t in range(counts[q]):
+        c = counts[q]
+        t = 0
+        while t < c:
+            # Old keys below both the next added and the next removed key are
+            # copied in one run; in a typical batch most keys are in such runs.
+            e = c
+            if ai < n_add or ri < n_rm:
+                bound = added[ai] if ai < n_add else removed[ri]
+                if ri < n_rm and removed[ri] < bound:
+                    bound = removed[ri]
+                e = t
+                while e < c and keys[row, e] < bound:
+                    e += 1
+            if e > t:
+                p = _emit_run(dkeys, dfences, dcounts, dorder, p, keys, row, t, e - t, per_chunk)
+                written += e - t
+                old_index += e - t
+                t = e
+                continue
             key = keys[row, t]
             # added keys below this old key are new
             while ai < n_add and added[ai] < key:
@@ -128,6 +274,7 @@ def rebuild(address, dest, removed, added, out_removed, out_added):
                 p = _emit(dkeys, dfences, dcounts, dorder, p, key, per_chunk)
                 written += 1
             old_index += 1
+            t += 1
     while ai < n_add:
         p = _emit(dkeys, dfences, dcounts, dorder, p, added[ai], per_chunk)
         out_added[na] = written

@@ -551,6 +551,25 @@ def _emit(keys, fences, counts, order, p, key, per_chunk):
 
 
 @helper
+def _emit_run(keys, fences, counts, order, p, src, src_row, start, n, per_chunk):
+    """Append ``src[src_row, start:start + n]`` (ascending, above everything written)."""
+    done = 0
+    while done < n:
+        if counts[p] == per_chunk:
+            p += 1
+            order[p] = p
+            counts[p] = 0
+        base = counts[p]
+        take = min(per_chunk - base, n - done)
+        for t in range(take):  # a plain copy loop: LLVM turns it into memcpy
+            keys[p, base + t] = src[src_row, start + done + t]
+        counts[p] = base + take
+        fences[p] = keys[p, base + take - 1]
+        done += take
+    return p
+
+
+@helper
 def _finish_fill(h, keys, fences, counts, order, tree, p, size):
     """Close a fill whose last written position is ``p``; set the header and the tree."""
     nchunks = p + 1

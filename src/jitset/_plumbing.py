@@ -128,6 +128,7 @@ def _signatures(key):
         "gather": (i64, keys, i64),
         "fill_sorted": (i64, keys),
         "add_sorted": (i64, keys, i64, ints),
+        "merge_add": (i64, keys, ints),
         "discard_sorted": (i64, keys, ints),
         "rebuild": (i64, i64, keys, keys, ints, ints),
         "rank_sorted": (i64, keys, ints, b1, ints, flags),
