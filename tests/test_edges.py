@@ -388,7 +388,8 @@ def test_constructor_dtype_inference_and_override():
     assert SortedSet([1, 2]).dtype == np.int64
     assert SortedSet(np.array([5, 1], dtype=np.uint16)).dtype == np.uint16
     assert SortedSet(np.array([5, 1], dtype=np.int8)).dtype == np.int8
-    assert SortedSet(np.array([5.0, 1.0])).dtype == np.int64  # floats are not a key dtype
+    assert SortedSet(np.array([5.0, 1.0])).dtype == np.float64  # a float array keeps its dtype
+    assert SortedSet([5.0, 1]).dtype == np.float64 and SortedSet([]).dtype == np.int64
     assert SortedSet(SortedSet([1], dtype=np.uint32)).dtype == np.uint32
     for dtype in (np.uint32, "int16", np.dtype("uint8")):
         s = SortedSet([3, 1, 2], dtype=dtype)
@@ -423,12 +424,12 @@ def test_constructor_checked_casts_from_arrays():
 
 
 def test_constructor_float_values():
-    s = SortedSet(np.array([3.0, -1.0, 3.0, 0.0]))
+    s = SortedSet(np.array([3.0, -1.0, 3.0, 0.0]), dtype=np.int64)
     assert s.dtype == np.int64 and s.to_numpy().tolist() == [-1, 0, 3]
     assert SortedSet([2.0, 1.0], dtype=np.uint8).to_numpy().tolist() == [1, 2]
     for bad in ([1.5], np.array([1.0, 1.5]), [float("nan")], np.array([np.inf])):
         with pytest.raises(TypeError):
-            SortedSet(bad)
+            SortedSet(bad, dtype=np.int64)
     with pytest.raises(OverflowError):
         SortedSet(np.array([-1.0]), dtype=np.uint8)
 
@@ -449,8 +450,11 @@ def test_constructor_mixed_ints_and_floats_are_exact():
     # Every element converts exactly (a Python int, an integral float), so the
     # set must hold exactly those values: no detour through float64 that
     # rounds 2**53 + 1 to 2**53, or 2**63 - 1 up to 2**63.
-    assert SortedSet([2**53 + 1, 1.0]).to_numpy().tolist() == [1, 2**53 + 1]
-    assert SortedSet([2**63 - 1, 0.0]).to_numpy().tolist() == [0, 2**63 - 1]
+    assert SortedSet([2**53 + 1, 1.0], dtype=np.int64).to_numpy().tolist() == [1, 2**53 + 1]
+    assert SortedSet([2**63 - 1, 0.0], dtype=np.int64).to_numpy().tolist() == [0, 2**63 - 1]
+    # inferred as float64, where 2**53 + 1 has no exact value: rejected, not rounded
+    with pytest.raises(TypeError, match="9007199254740993"):
+        SortedSet([2**53 + 1, 1.0])
     assert SortedSet([2**64 - 1, 1.0], dtype=np.uint64).to_numpy().tolist() == [1, 2**64 - 1]
 
 
@@ -472,14 +476,13 @@ def test_constructor_rejects_bad_shapes_and_values():
 
 
 def test_constructor_invalid_dtype():
-    with pytest.raises(NotImplementedError):
-        SortedSet([1], dtype=np.float64)
-    with pytest.raises(NotImplementedError):
-        SortedSet(dtype=bool)
+    for dtype in ("S8", "U4", np.dtype([("a", "u1"), ("b", "u8")]), np.complex128, object, "datetime64"):
+        with pytest.raises(NotImplementedError):
+            SortedSet([1], dtype=dtype)
     with pytest.raises(TypeError):
         SortedSet([1], dtype="foo")
     with pytest.raises(NotImplementedError):
-        SortedSet.from_sorted([1], dtype=np.float32)
+        SortedSet.from_sorted([1], dtype="S4")
 
 
 def test_constructor_non_native_byte_order():

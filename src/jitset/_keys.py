@@ -12,12 +12,16 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import struct
 
 import numpy as np
 
 INTEGER_DTYPES = tuple(
     np.dtype(t) for t in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 )
+
+
+OTHER_DTYPES = tuple(np.dtype(t) for t in ("float32", "float64", "bool"))
 
 
 def resolve_dtype(dtype) -> np.dtype:
@@ -27,12 +31,17 @@ def resolve_dtype(dtype) -> np.dtype:
     except TypeError as exc:
         raise TypeError(f"not a NumPy dtype: {dtype!r}") from exc
     native = resolved.newbyteorder("=")  # keys are stored in native byte order
-    if native not in INTEGER_DTYPES:
-        raise NotImplementedError(
-            f"SortedSet does not support dtype {resolved} yet; "
-            f"supported: {', '.join(str(d) for d in INTEGER_DTYPES)}"
-        )
-    return native
+    if native in OTHER_DTYPES or native in INTEGER_DTYPES:
+        return native
+    if native.kind in "Mm" and np.datetime_data(native)[0] != "generic":
+        return native
+    hint = ""
+    if native.kind in "SUV" or native.names:
+        hint = " (fixed-width bytes, strings and structured keys are planned, not built yet)"
+    raise NotImplementedError(
+        f"SortedSet does not support dtype {resolved}{hint}; supported: integer dtypes, "
+        f"float32, float64, bool, datetime64[unit], timedelta64[unit]"
+    )
 
 
 class ScalarKey:
@@ -163,3 +172,245 @@ def sort_unique(values: np.ndarray) -> np.ndarray:
     keep[0] = True
     np.not_equal(s[1:], s[:-1], out=keep[1:])
     return s[keep]
+
+
+# --------------------------------------------------------------------- codecs
+# One engine for every dtype: each key is mapped to an unsigned (or, for
+# integers and datetimes, signed) integer whose order is the key order, and
+# the kernels only ever see those "storage" integers.  Integer dtypes are
+# stored as they are (the fast path); the others go through a codec.
+
+
+class IntCodec:
+    """Integer dtypes: stored as they are; scalar results are Python ints."""
+
+    def __init__(self, dtype: np.dtype) -> None:
+        self.dtype = self.storage = dtype
+        self._scalar = ScalarKey(dtype)
+        # the public class checks ``type(key) is int and lo <= key <= hi`` inline
+        self.lo, self.hi = self._scalar.lo, self._scalar.hi
+
+    def key(self, key) -> int:
+        return self._scalar.convert(key)
+
+    def fits(self, key) -> bool:
+        return self._scalar.fits(key)
+
+    def keys(self, values) -> np.ndarray:
+        return as_key_array(values, self.dtype)
+
+    def decode(self, raw: np.ndarray) -> np.ndarray:
+        return raw
+
+    decode_scalar = None  # storage ints are already the keys
+
+    def to_python(self, block: np.ndarray) -> list:
+        return block.tolist()
+
+
+class _NonIntCodec:
+    """Shared parts of the codecs whose storage differs from the dtype."""
+
+    lo, hi = 1, 0  # an empty range: the inline int fast path never applies
+
+    def fits(self, key) -> bool:
+        try:
+            self.key(key)
+        except (OverflowError, ValueError):
+            return False
+        except TypeError:
+            if isinstance(key, (numbers.Number, np.generic)):
+                return False
+            raise
+        return True
+
+    def to_python(self, block: np.ndarray) -> list:
+        return block.tolist()
+
+    def _reject(self, key, why: str, exc=TypeError):
+        raise exc(f"key {key!r} {why}, so a SortedSet of dtype {self.dtype} cannot hold it")
+
+
+class FloatCodec(_NonIntCodec):
+    """float32/float64 in IEEE total order, as unsigned integers of the same width.
+
+    The sign bit is flipped for positive numbers and every bit for negative
+    ones, so unsigned order is numeric order.  ``-0.0`` is stored as ``0.0``
+    (they are one key); NaN is rejected with ValueError.
+    """
+
+    def __init__(self, dtype: np.dtype) -> None:
+        self.dtype = dtype
+        bits = dtype.itemsize * 8
+        self.storage = np.dtype(f"uint{bits}")
+        self._sign = 1 << (bits - 1)
+        self._mask = (1 << bits) - 1
+        self._ffmt, self._ufmt = ("=d", "=Q") if bits == 64 else ("=f", "=I")
+        self._exact_ints = 2 ** (np.finfo(dtype).nmant + 1)  # every int up to this is exact
+
+    def _value(self, key) -> float:
+        if isinstance(key, (bool, np.bool_)):
+            return float(key)
+        if isinstance(key, (numbers.Integral, np.integer)):
+            v = operator.index(key)
+            f = float(self.dtype.type(v)) if abs(v) < 2**1024 else math.inf
+            if math.isinf(f) or int(f) != v:
+                self._reject(key, "is not exactly representable as a float", OverflowError if math.isinf(f) else TypeError)
+            return f
+        if isinstance(key, (numbers.Real, np.floating)):
+            f = float(key)
+            if math.isnan(f):
+                self._reject(key, "is NaN, which has no place in a sorted order", ValueError)
+            if float(self.dtype.type(f)) != f and not math.isinf(f):
+                self._reject(key, "is not exactly representable at this precision")
+            return f
+        self._reject(key, f"is a {type(key).__name__}, not a number")
+
+    def key(self, key) -> int:
+        f = self._value(key) + 0.0  # -0.0 + 0.0 == 0.0: one key for both zeros
+        b = struct.unpack(self._ufmt, struct.pack(self._ffmt, f))[0]
+        return (b ^ self._mask) if b & self._sign else (b | self._sign)
+
+    def decode_scalar(self, raw: int) -> float:
+        b = (raw ^ self._sign) if raw & self._sign else (raw ^ self._mask)
+        return struct.unpack(self._ffmt, struct.pack(self._ufmt, b))[0]
+
+    def keys(self, values) -> np.ndarray:
+        arr = values if isinstance(values, np.ndarray) else None
+        if arr is None:
+            if not hasattr(values, "__array__") and not isinstance(values, (list, tuple, range)):
+                values = list(values)
+            arr = np.asarray(values)
+            if arr.dtype.kind == "f" and any(type(v) is int for v in values):
+                # ints mixed with floats went through float64: check each exactly
+                arr = np.asarray(values, dtype=object)
+        if arr.ndim != 1:
+            raise ValueError(f"keys must be a 1-D array, got {arr.ndim}-D with shape {arr.shape}")
+        kind = arr.dtype.kind
+        if kind == "O":
+            cast = np.array([self._value(v) for v in arr.tolist()], dtype=self.dtype)
+        elif kind == "f":
+            nan = np.isnan(arr)
+            if nan.any():
+                self._reject(arr[int(np.argmax(nan))], "is NaN, which has no place in a sorted order", ValueError)
+            cast = arr.astype(self.dtype)
+            inexact = (cast != arr) & np.isfinite(arr)
+            if inexact.any():
+                self._reject(arr[int(np.argmax(inexact))], "is not exactly representable at this precision")
+        elif kind in "iub":
+            if kind != "b" and len(arr) and int(np.abs(arr).max()) > self._exact_ints:
+                return self.keys(arr.astype(object))  # big ints: exact check one by one
+            cast = arr.astype(self.dtype)
+        else:
+            cast = np.array([self._value(v) for v in np.asarray(values, dtype=object).tolist()], dtype=self.dtype)
+        bits = (cast + self.dtype.type(0)).view(self.storage)  # + 0 turns -0.0 into 0.0
+        sign = self.storage.type(self._sign)
+        return np.where(bits & sign, ~bits, bits | sign)
+
+    def decode(self, raw: np.ndarray) -> np.ndarray:
+        sign = self.storage.type(self._sign)
+        return np.where(raw & sign, raw ^ sign, ~raw).view(self.dtype)
+
+
+class DatetimeCodec(_NonIntCodec):
+    """datetime64[unit] and timedelta64[unit], stored as their int64 counts.
+
+    NaT is rejected with ValueError (like NaN); values of another unit are
+    accepted only when they convert exactly; scalar results are NumPy scalars
+    (Python's datetime would drop nanoseconds).
+    """
+
+    storage = np.dtype(np.int64)
+
+    def __init__(self, dtype: np.dtype) -> None:
+        self.dtype = dtype
+        self._generic = np.dtype(dtype.kind + "8")  # M8 or m8: let NumPy pick the unit
+
+    def _checked(self, arr: np.ndarray, original) -> np.ndarray:
+        """``arr`` (datetime-like) cast exactly to the set's dtype."""
+        if arr.dtype.kind != self.dtype.kind:
+            raise TypeError(f"keys of dtype {arr.dtype} cannot be held by a SortedSet of dtype {self.dtype}")
+        nat = np.isnat(arr)
+        if nat.any():
+            self._reject(np.asarray(original, dtype=object).reshape(-1)[int(np.argmax(nat))] if arr.ndim else original,
+                         "is NaT, which has no place in a sorted order", ValueError)
+        cast = arr.astype(self.dtype)
+        inexact = cast.astype(arr.dtype) != arr
+        if np.any(inexact):
+            bad = arr.reshape(-1)[int(np.argmax(inexact.reshape(-1)))]
+            self._reject(bad, f"is not a whole number of {np.datetime_data(self.dtype)[0]}")
+        return cast
+
+    def _array(self, values) -> np.ndarray:
+        arr = np.asarray(values)
+        if arr.dtype.kind in "iu":  # counts of the set's unit, as NumPy reads them
+            return as_key_array(arr.reshape(-1), np.dtype(np.int64)).reshape(arr.shape).view(self.dtype)
+        if arr.dtype.kind not in "Mm":
+            try:
+                arr = np.asarray(values, dtype=self._generic)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"keys {values!r} cannot be held by a SortedSet of dtype {self.dtype}: {exc}") from None
+        return self._checked(arr, values)
+
+    def key(self, key) -> int:
+        if isinstance(key, (bool, np.bool_, float, np.floating)) or key is None:
+            self._reject(key, f"is a {type(key).__name__}, not a {self.dtype}")
+        return int(self._array(key).reshape(()).view(np.int64))
+
+    def decode_scalar(self, raw: int):
+        return np.array(raw, dtype=np.int64).view(self.dtype)[()]
+
+    def keys(self, values) -> np.ndarray:
+        if not isinstance(values, np.ndarray) and not hasattr(values, "__array__") and not isinstance(values, (list, tuple, range)):
+            values = list(values)
+        arr = self._array(values)
+        if arr.ndim != 1:
+            raise ValueError(f"keys must be a 1-D array, got {arr.ndim}-D with shape {arr.shape}")
+        return np.ascontiguousarray(arr).view(np.int64)
+
+    def decode(self, raw: np.ndarray) -> np.ndarray:
+        return raw.view(self.dtype)
+
+    def to_python(self, block: np.ndarray) -> list:
+        return list(block)  # NumPy scalars: tolist() would round to microseconds
+
+
+class BoolCodec(_NonIntCodec):
+    """bool, stored as uint8 0/1: a set of at most two keys, for completeness."""
+
+    storage = np.dtype(np.uint8)
+
+    def __init__(self, dtype: np.dtype) -> None:
+        self.dtype = dtype
+        self._ints = IntCodec(np.dtype(np.uint8))
+
+    def key(self, key) -> int:
+        if isinstance(key, (bool, np.bool_)):
+            return int(key)
+        value = self._ints.key(key)
+        if value > 1:
+            raise OverflowError(f"key {key!r} is not 0 or 1, so a SortedSet of dtype bool cannot hold it")
+        return value
+
+    def keys(self, values) -> np.ndarray:
+        raw = self._ints.keys(values)
+        if len(raw) and raw.max() > 1:
+            raise OverflowError(f"key {raw[int(np.argmax(raw > 1))]!r} is not 0 or 1, so a SortedSet of dtype bool cannot hold it")
+        return raw
+
+    def decode_scalar(self, raw: int) -> bool:
+        return bool(raw)
+
+    def decode(self, raw: np.ndarray) -> np.ndarray:
+        return raw.view(np.bool_)
+
+
+def codec_for(dtype: np.dtype):
+    """The codec of a dtype already resolved by :func:`resolve_dtype`."""
+    if dtype.kind in "iu":
+        return IntCodec(dtype)
+    if dtype.kind == "f":
+        return FloatCodec(dtype)
+    if dtype.kind in "Mm":
+        return DatetimeCodec(dtype)
+    return BoolCodec(dtype)

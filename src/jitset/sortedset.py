@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator, Optional
 import numpy as np
 
 from jitset import _kernels
-from jitset._keys import ScalarKey, as_key_array, resolve_dtype, sort_unique
+from jitset._keys import as_key_array, codec_for, resolve_dtype, sort_unique
 from jitset._plumbing import entry_points
 from jitset._storage import Storage, build, rows_for
 
@@ -73,30 +73,38 @@ def _capacity(capacity) -> Optional[int]:
 
 
 def _infer_dtype(values) -> np.dtype:
+    """The dtype of the values' array, where jitset supports it; int64 otherwise."""
     if isinstance(values, SortedSet):
         return values.dtype
     dtype = getattr(values, "dtype", None)
-    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+    if not isinstance(dtype, np.dtype) and isinstance(values, (list, tuple)) and len(values):
+        try:
+            dtype = np.asarray(values).dtype
+        except (TypeError, ValueError, OverflowError):
+            dtype = None
+    if isinstance(dtype, np.dtype) and dtype.kind in "iufbMm":
         return dtype
     return np.dtype(np.int64)
 
 
 class SortedSet:
-    """A sorted set of integer keys in chunked NumPy arrays.
+    """A sorted set of fixed-width keys in chunked NumPy arrays.
 
     Every mutation reports the index it affected: :meth:`add` returns the
     key's index after the call, :meth:`discard` the index it had before.
-    Scalar results are Python ints (like ``ndarray.item()``: exact for every
-    integer dtype); ranges and slices come back as NumPy arrays of the set's
-    dtype.
+    Scalar results are Python objects (like ``ndarray.item()``: ints, floats,
+    bools; NumPy scalars for datetimes, which Python's datetime would round);
+    ranges and slices come back as NumPy arrays of the set's dtype.
 
     Parameters
     ----------
     values : iterable or array-like, optional
         Initial keys, in any order; duplicates are dropped.
     dtype : dtype-like, optional
-        Key dtype: any of int8..int64, uint8..uint64.  By default the dtype of
-        an integer array given as ``values``, else int64.
+        Key dtype: int8..int64, uint8..uint64, float32, float64 (IEEE order;
+        -0.0 is stored as 0.0, NaN rejected), bool, datetime64[unit] and
+        timedelta64[unit] (NaT rejected).  By default the dtype of ``values``
+        when it is one of these (Python ints give int64), else int64.
     capacity : int, optional
         Number of keys to preallocate room for.
     chunk_size : int, optional
@@ -118,7 +126,7 @@ class SortedSet:
     (20, 3, True)
     """
 
-    __slots__ = ("_store", "_addr", "_k", "_lo", "_hi", "_conv", "_dtype", "__weakref__")
+    __slots__ = ("_store", "_addr", "_k", "_lo", "_hi", "_codec", "_out", "_dtype", "__weakref__")
 
     def __init__(
         self,
@@ -131,30 +139,33 @@ class SortedSet:
         chunk = _chunk_size(chunk_size)
         cap = _capacity(capacity)
         dt = resolve_dtype(dtype if dtype is not None else _infer_dtype(values))
+        codec = codec_for(dt)
         if values is None:
-            keys = np.empty(0, dtype=dt)
-        elif isinstance(values, SortedSet):
-            keys = as_key_array(values.to_numpy(), dt)
+            raw = np.empty(0, dtype=codec.storage)
+        elif isinstance(values, SortedSet) and values.dtype == dt:
+            raw = values._raw()
         else:
-            keys = np.sort(as_key_array(values, dt))  # the fill kernel drops repeats
-        self._setup(build(keys, chunk, cap))
+            if isinstance(values, SortedSet):
+                values = values.to_numpy()
+            raw = np.sort(codec.keys(values))  # the fill kernel drops repeats
+        self._setup(build(raw, chunk, cap), dt)
 
-    def _setup(self, store: Storage) -> None:
-        dt = store.keys.dtype
-        conv = ScalarKey(dt)
+    def _setup(self, store: Storage, dtype: np.dtype) -> None:
+        codec = codec_for(dtype)
         self._store = store
         self._addr = store.address  # the header's address: fixed for the life of the storage
-        self._k = entry_points(dt)
-        self._conv = conv
-        self._lo = conv.lo
-        self._hi = conv.hi
-        self._dtype = dt
+        self._k = entry_points(codec.storage)
+        self._codec = codec
+        self._out = codec.decode_scalar  # None for integers: kernels return the keys themselves
+        self._lo = codec.lo
+        self._hi = codec.hi
+        self._dtype = dtype
 
     @classmethod
-    def _from_sorted_unique(cls, keys: np.ndarray, chunk: int, capacity: Optional[int] = None) -> "SortedSet":
-        """Trusted constructor: ``keys`` already ascending, of a supported dtype."""
+    def _from_sorted_unique(cls, raw: np.ndarray, chunk: int, dtype: np.dtype) -> "SortedSet":
+        """Trusted constructor: ``raw`` storage keys, already ascending, for ``dtype``."""
         self = cls.__new__(cls)
-        self._setup(build(np.ascontiguousarray(keys), chunk, capacity))
+        self._setup(build(np.ascontiguousarray(raw), chunk), dtype)
         return self
 
     @classmethod
@@ -174,23 +185,25 @@ class SortedSet:
         chunk = _chunk_size(chunk_size)
         cap = _capacity(capacity)
         dt = resolve_dtype(dtype if dtype is not None else _infer_dtype(values))
-        keys = as_key_array(values, dt)
-        if len(keys) > 1:
-            bad = keys[1:] <= keys[:-1]
+        codec = codec_for(dt)
+        raw = codec.keys(values)
+        if len(raw) > 1:
+            bad = raw[1:] <= raw[:-1]  # storage order is key order
             if bad.any():
                 i = int(np.argmax(bad))
-                raise ValueError(
-                    f"values are not strictly increasing: {keys[i]!r} at index {i} is followed by {keys[i + 1]!r}"
-                )
-        return cls._from_sorted_unique(keys, chunk, cap)
+                a, b = codec.to_python(codec.decode(raw[i : i + 2]))
+                raise ValueError(f"values are not strictly increasing: {a!r} at index {i} is followed by {b!r}")
+        self = cls.__new__(cls)
+        self._setup(build(raw, chunk, cap), dt)
+        return self
 
     # ------------------------------------------------------------ key checks
 
     def _key(self, key) -> int:
-        """``key`` as a Python int the dtype holds, or TypeError/OverflowError."""
+        """``key`` as its storage int, or TypeError/OverflowError/ValueError."""
         if type(key) is int and self._lo <= key <= self._hi:
             return key
-        return self._conv.convert(key)
+        return self._codec.key(key)
 
     # ------------------------------------------------------------ mutations
 
@@ -206,7 +219,7 @@ class SortedSet:
         (1, 2)
         """
         if type(key) is not int or not self._lo <= key <= self._hi:
-            key = self._conv.convert(key)
+            key = self._codec.key(key)
         index = self._k.add(self._addr, key)
         if index < 0:  # NEED_ROOM: a split needs a row; nothing was changed
             self._store.grow()
@@ -225,7 +238,7 @@ class SortedSet:
         (1, -1)
         """
         if type(key) is not int or not self._lo <= key <= self._hi:
-            key = self._conv.convert(key)
+            key = self._codec.key(key)
         return self._k.discard(self._addr, key)
 
     def remove(self, key) -> int:
@@ -256,19 +269,20 @@ class SortedSet:
         if not self:
             raise IndexError("pop from an empty SortedSet")
         try:
-            return self._k.delete_at(self._addr, 0, i)
+            key = self._k.delete_at(self._addr, 0, i)
         except OverflowError:  # an index beyond int64 cannot be in range
             raise IndexError("pop index out of range") from None
+        return key if self._out is None else self._out(key)
 
     def clear(self) -> None:
         """Remove every key, giving back the memory."""
-        self._store.take_over(build(np.empty(0, dtype=self._dtype), self.chunk_size))
+        self._store.take_over(build(np.empty(0, dtype=self._codec.storage), self.chunk_size))
 
     # ------------------------------------------------------ batch mutations
 
     def _batch(self, keys) -> np.ndarray:
-        """A 1-D batch of keys of the set's dtype, checked exactly (nothing changed yet)."""
-        return as_key_array(keys, self._dtype)
+        """A 1-D batch of storage keys, checked exactly (nothing changed yet)."""
+        return self._codec.keys(keys)
 
     def _rebuild_for(self, m: int) -> bool:
         return m * REBUILD_RATIO >= len(self)
@@ -276,7 +290,7 @@ class SortedSet:
     def _rebuild(self, removed: np.ndarray, added: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Discard ``removed`` then add ``added`` (both sorted, unique) by one linear merge."""
         st = self._store
-        dest = Storage(self._dtype, st.chunk, rows_for(st.size + len(added), st.chunk))
+        dest = Storage(self._codec.storage, st.chunk, rows_for(st.size + len(added), st.chunk))
         out_removed = np.empty(len(removed), dtype=np.int64)
         out_added = np.empty(len(added), dtype=np.int64)
         nr, na = self._k.rebuild(self._addr, dest.address, removed, added, out_removed, out_added)
@@ -392,9 +406,9 @@ class SortedSet:
         """``key in s``: O(log n).  Numbers the dtype cannot hold are simply absent."""
         if type(key) is int and self._lo <= key <= self._hi:
             return self._k.contains(self._addr, key)
-        if not self._conv.fits(key):
+        if not self._codec.fits(key):
             return False
-        return self._k.contains(self._addr, self._conv.convert(key))
+        return self._k.contains(self._addr, self._codec.key(key))
 
     def __len__(self) -> int:
         return self._store.size
@@ -413,9 +427,10 @@ class SortedSet:
         """
         if type(index) is int:
             try:
-                return self._k.getitem(self._addr, 0, index)
+                key = self._k.getitem(self._addr, 0, index)
             except OverflowError:
                 raise IndexError("SortedSet index out of range") from None
+            return key if self._out is None else self._out(key)
         if isinstance(index, slice):
             return self._slice(index)
         try:
@@ -426,11 +441,19 @@ class SortedSet:
             ) from None
         return self[i]
 
-    def _gather(self, start: int, count: int) -> np.ndarray:
-        out = np.empty(max(count, 0), dtype=self._dtype)
+    def _raw_gather(self, start: int, count: int) -> np.ndarray:
+        """Storage keys at indices ``start .. start + count - 1``."""
+        out = np.empty(max(count, 0), dtype=self._codec.storage)
         if count > 0:
             self._k.gather(self._addr, out, start)
         return out
+
+    def _raw(self) -> np.ndarray:
+        return self._raw_gather(0, len(self))
+
+    def _gather(self, start: int, count: int) -> np.ndarray:
+        """Keys, in the set's dtype, at indices ``start .. start + count - 1``."""
+        return self._codec.decode(self._raw_gather(start, count))
 
     def _slice(self, sl: slice) -> np.ndarray:
         r = range(*sl.indices(len(self)))
@@ -539,9 +562,9 @@ class SortedSet:
         if bad.any():
             raise IndexError(f"index {int(idx[np.argmax(bad)])} is out of bounds for SortedSet of size {n}")
         idx = np.where(idx < 0, idx + n, idx)
-        out = np.empty(len(idx), dtype=self._dtype)
+        out = np.empty(len(idx), dtype=self._codec.storage)
         self._k.take(self._addr, idx, out)
-        return out.reshape(shape)
+        return self._codec.decode(out).reshape(shape)
 
     def count(self, key) -> int:
         """1 if ``key`` is in the set, else 0."""
@@ -658,22 +681,24 @@ class SortedSet:
     # the set's dtype holds exactly; the result has the dtype of ``self``.
 
     def _sorted_keys(self, other) -> np.ndarray:
+        """Storage keys of ``other``, ascending and unique."""
         if isinstance(other, SortedSet):
-            keys = other.to_numpy()
-            return keys if keys.dtype == self._dtype else as_key_array(keys, self._dtype)
+            if other.dtype == self._dtype:
+                return other._raw()
+            return self._batch(other.to_numpy())  # ascending stays ascending
         return sort_unique(self._batch(other))
 
     def _merged(self, op: str, others) -> np.ndarray:
-        keys = self.to_numpy()
+        keys = self._raw()
         for other in others:
             b = self._sorted_keys(other)
-            out = np.empty(len(keys) + len(b), dtype=self._dtype)
+            out = np.empty(len(keys) + len(b), dtype=self._codec.storage)
             n = self._k.merge_sets(keys, b, _SET_OPS[op], out)
             keys = out[:n]
         return keys
 
-    def _new(self, keys: np.ndarray) -> "SortedSet":
-        return type(self)._from_sorted_unique(keys, self.chunk_size)
+    def _new(self, raw: np.ndarray) -> "SortedSet":
+        return type(self)._from_sorted_unique(raw, self.chunk_size, self._dtype)
 
     def _assign(self, keys: np.ndarray) -> None:
         self._store.take_over(build(np.ascontiguousarray(keys), self.chunk_size))
@@ -721,7 +746,7 @@ class SortedSet:
     def update(self, *others) -> None:
         """Add the keys of every one of ``others`` (see :meth:`add_many` for indices)."""
         for other in others:
-            self.add_many(other.to_numpy() if isinstance(other, SortedSet) else other)
+            self._add_sorted(self._sorted_keys(other))
 
     def difference_update(self, *others) -> None:
         """Remove the keys of every one of ``others`` (see :meth:`discard_many` for indices)."""
@@ -836,7 +861,7 @@ class SortedSet:
             if store.version != version:
                 raise RuntimeError("SortedSet changed during iteration")
             block = self._gather(start, min(_ITER_BLOCK, n - start))
-            yield from (block[::-1] if reverse else block).tolist()
+            yield from self._codec.to_python(block[::-1] if reverse else block)
         if store.version != version:
             raise RuntimeError("SortedSet changed during iteration")
 
@@ -856,7 +881,7 @@ class SortedSet:
 
     def copy(self) -> "SortedSet":
         """An independent copy with the same keys, dtype and chunk size.  O(n)."""
-        return type(self)._from_sorted_unique(self.to_numpy(), self.chunk_size)
+        return type(self)._from_sorted_unique(self._raw(), self.chunk_size, self._dtype)
 
     __copy__ = copy
 
@@ -866,17 +891,22 @@ class SortedSet:
     def __eq__(self, other) -> bool:
         if not isinstance(other, SortedSet):
             return NotImplemented
-        return len(self) == len(other) and bool(np.array_equal(self.to_numpy(), other.to_numpy()))
+        if len(self) != len(other):
+            return False
+        if self._dtype == other._dtype:
+            return bool(np.array_equal(self._raw(), other._raw()))
+        return bool(np.array_equal(self.to_numpy(), other.to_numpy()))
 
     __hash__ = None  # mutable
 
     def __repr__(self) -> str:
         n = len(self)
+        show = self._codec.to_python
         if n <= 10:
-            body = ", ".join(map(str, self.to_numpy().tolist()))
+            body = ", ".join(map(repr, show(self.to_numpy())))
         else:
-            head = ", ".join(map(str, self._gather(0, 5).tolist()))
-            tail = ", ".join(map(str, self._gather(n - 3, 3).tolist()))
+            head = ", ".join(map(repr, show(self._gather(0, 5))))
+            tail = ", ".join(map(repr, show(self._gather(n - 3, 3))))
             body = f"{head}, ..., {tail}"
         return f"SortedSet([{body}], dtype={self._dtype.name}, len={n})"
 
