@@ -30,9 +30,10 @@ from jitset._plumbing import (
     H_SIZE,
     H_VERSION,
     H_CAP,
+    batch_kernel,
+    check_free,
     helper,
     kernel,
-    batch_kernel,
     state_view,
 )
 
@@ -418,6 +419,7 @@ def _discard(h, keys, fences, counts, order, tree, key):
 def add(address, key):
     """Insert ``key``; return its index afterwards, or NEED_ROOM (untouched) if a row is needed."""
     h, keys, fences, counts, order, tree = state_view(address, key)
+    check_free(address, h)
     index, status = _add_key(h, keys, fences, counts, order, tree, key)
     return NEED_ROOM if status == NEED_ROOM else index
 
@@ -426,6 +428,7 @@ def add(address, key):
 def discard(address, key):
     """Remove ``key``; return the index it had, or -1 when it was absent."""
     h, keys, fences, counts, order, tree = state_view(address, key)
+    check_free(address, h)
     return _discard(h, keys, fences, counts, order, tree, key)
 
 
@@ -433,6 +436,7 @@ def discard(address, key):
 def contains(address, key):
     """Whether ``key`` is in the set (no index needed, so no tree walk)."""
     h, keys, fences, counts, order, tree = state_view(address, key)
+    check_free(address, h)
     nchunks = h[H_NCHUNKS]
     p = _chunk_of(fences, nchunks, key)
     if p == nchunks:
@@ -447,6 +451,7 @@ def contains(address, key):
 def find(address, key):
     """Index of ``key``, or -1 when absent."""
     h, keys, fences, counts, order, tree = state_view(address, key)
+    check_free(address, h)
     nchunks = h[H_NCHUNKS]
     p = _chunk_of(fences, nchunks, key)
     if p == nchunks:
@@ -463,6 +468,7 @@ def find(address, key):
 def bisect(address, key, right):
     """Number of keys < key (``right=False``) or <= key (``right=True``)."""
     h, keys, fences, counts, order, tree = state_view(address, key)
+    check_free(address, h)
     nchunks = h[H_NCHUNKS]
     # the first chunk whose fence is >= key (> key for right) holds the insertion point
     p = _chunk_after(fences, nchunks, key) if right else _chunk_of(fences, nchunks, key)
@@ -480,6 +486,7 @@ def bisect(address, key, right):
 def getitem(address, like, index):
     """The key at ``index`` (negative counts from the end)."""
     h, keys, fences, counts, order, tree = state_view(address, like)
+    check_free(address, h)
     size = h[H_SIZE]
     if index < 0:
         index += size
@@ -493,6 +500,7 @@ def getitem(address, like, index):
 def delete_at(address, like, index):
     """Remove and return the key at ``index`` (negative counts from the end)."""
     h, keys, fences, counts, order, tree = state_view(address, like)
+    check_free(address, h)
     size = h[H_SIZE]
     if index < 0:
         index += size

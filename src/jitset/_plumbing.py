@@ -31,7 +31,7 @@ import numpy as np
 from numba import types
 from numba.extending import intrinsic
 
-__all__ = ["kernel", "batch_kernel", "state_view", "entry_points"]
+__all__ = ["kernel", "batch_kernel", "state_view", "check_free", "entry_points", "SetBusy", "OWNER"]
 
 #: Decorator for scalar kernels: cached on disk so a warm start costs no compilation.
 kernel = numba.njit(cache=True)
@@ -54,7 +54,25 @@ H_CHUNK = 6  # chunk size (keys per row)
 H_NCHUNKS = 7  # number of chunks in use (always >= 1; rows 0..n-1 are the used ones)
 H_SIZE = 8  # number of keys in the set
 H_VERSION = 9  # bumped by every mutation; iterators compare it
-HEADER_LEN = 10
+H_BUSY = 10  # > 0 while a thread holds the set's lock (see "Threads" below)
+HEADER_LEN = 11
+
+# Threads
+# -------
+# Scalar kernels hold the GIL, so each call is atomic with respect to other
+# Python threads, and they take no lock (a lock costs ~100 ns here, more than
+# the lookup).  Batch kernels release the GIL, and some operations span
+# several calls; those run under the set's lock with H_BUSY raised.  A scalar
+# kernel that finds H_BUSY raised raises SetBusy instead of touching the
+# arrays; the caller then waits for the lock and calls again.  The lock's
+# owner calls scalar kernels with the address's lowest bit set (OWNER): a
+# header is 8-byte aligned, so that bit is free, and it says "the caller
+# holds the lock, go ahead".
+OWNER = 1
+
+
+class SetBusy(RuntimeError):
+    """Raised by a scalar kernel when another thread holds the set; callers retry under the lock."""
 
 
 @intrinsic
@@ -83,18 +101,13 @@ def _int64_pointer(typingctx, address):
 
 
 @helper
-def header_view(address):
-    """The int64 header array at ``address``."""
-    return numba.carray(_int64_pointer(address), (HEADER_LEN,))
-
-
-@helper
 def state_view(address, like):
     """All arrays of one set as views: ``(header, keys, fences, counts, order, tree)``.
 
-    ``like`` carries the key dtype (a scalar or array of that dtype).
+    ``like`` carries the key dtype (a scalar or array of that dtype); the
+    OWNER bit of ``address`` is ignored here.
     """
-    h = numba.carray(_int64_pointer(address), (HEADER_LEN,))
+    h = numba.carray(_int64_pointer(address & ~OWNER), (HEADER_LEN,))
     cap = h[H_CAP]
     keys = numba.carray(_pointer_like(h[H_KEYS], like), (cap, h[H_CHUNK]))
     fences = numba.carray(_pointer_like(h[H_FENCES], like), (cap,))
@@ -102,6 +115,13 @@ def state_view(address, like):
     order = numba.carray(_int64_pointer(h[H_ORDER]), (cap,))
     tree = numba.carray(_int64_pointer(h[H_TREE]), (cap + 1,))
     return h, keys, fences, counts, order, tree
+
+
+@helper
+def check_free(address, h):
+    """Raise SetBusy if another thread holds the set (scalar kernels call this first)."""
+    if h[H_BUSY] != 0 and (address & OWNER) == 0:
+        raise SetBusy("the set is held by another thread")
 
 
 def _array(dtype, ndim=1):

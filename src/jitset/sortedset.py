@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import operator
 import os
+import threading
 from typing import Any, Iterable, Iterator, Optional
 
 import numpy as np
 
 from jitset import _kernels, _persist
 from jitset._keys import as_key_array, codec_for, resolve_dtype, sort_unique
-from jitset._plumbing import entry_points
+from jitset._plumbing import H_BUSY, H_CAP, OWNER, SetBusy, entry_points
 from jitset._storage import Storage, build, rows_for
 
 __all__ = ["SortedSet", "DEFAULT_CHUNK_SIZE"]
@@ -88,6 +89,29 @@ def _infer_dtype(values) -> np.dtype:
     return np.dtype(np.int64)
 
 
+class _Hold:
+    """The set's lock, with the header's busy count raised while it is held.
+
+    Lock-free scalar kernels see the count and step aside (SetBusy); see
+    "Threads" in :mod:`jitset._plumbing`.  Re-entrant, so a held section may
+    call another.
+    """
+
+    __slots__ = ("lock", "header")
+
+    def __init__(self, header: np.ndarray) -> None:
+        self.lock = threading.RLock()
+        self.header = header
+
+    def __enter__(self) -> None:
+        self.lock.acquire()
+        self.header[H_BUSY] += 1
+
+    def __exit__(self, *exc) -> None:
+        self.header[H_BUSY] -= 1
+        self.lock.release()
+
+
 class SortedSet:
     """A sorted set of fixed-width keys in chunked NumPy arrays.
 
@@ -113,8 +137,16 @@ class SortedSet:
 
     Raises
     ------
-    TypeError, OverflowError
-        When a value is not an integer or does not fit the dtype.
+    TypeError, OverflowError, ValueError
+        When a value does not fit the dtype exactly (or is NaN/NaT).
+
+    Notes
+    -----
+    A set may be shared between threads.  Scalar operations are single
+    compiled calls that hold the GIL, so each is atomic; batch operations
+    release the GIL (two threads on two sets run in parallel) and, like every
+    operation that spans several calls, run under the set's lock.  Iterating
+    while another call mutates the set raises RuntimeError.
 
     Examples
     --------
@@ -127,7 +159,7 @@ class SortedSet:
     (20, 3, True)
     """
 
-    __slots__ = ("_store", "_addr", "_k", "_lo", "_hi", "_codec", "_out", "_dtype", "__weakref__")
+    __slots__ = ("_store", "_addr", "_k", "_lo", "_hi", "_codec", "_out", "_dtype", "_held", "__weakref__")
 
     def __init__(
         self,
@@ -161,6 +193,7 @@ class SortedSet:
         self._lo = codec.lo
         self._hi = codec.hi
         self._dtype = dtype
+        self._held = _Hold(store.header)
 
     @classmethod
     def _from_sorted_unique(cls, raw: np.ndarray, chunk: int, dtype: np.dtype) -> "SortedSet":
@@ -221,11 +254,27 @@ class SortedSet:
         """
         if type(key) is not int or not self._lo <= key <= self._hi:
             key = self._codec.key(key)
-        index = self._k.add(self._addr, key)
-        if index < 0:  # NEED_ROOM: a split needs a row; nothing was changed
-            self._store.grow()
+        try:
             index = self._k.add(self._addr, key)
+        except SetBusy:
+            index = -1
+        if index < 0:  # NEED_ROOM (a split needs a row; nothing changed) or busy
+            with self._held:
+                return self._add_held(key)
         return index
+
+    def _add_held(self, key: int) -> int:
+        """``add`` for a caller that holds the set (may grow the storage)."""
+        index = self._k.add(self._addr | OWNER, key)
+        while index < 0:
+            self._store.grow()
+            index = self._k.add(self._addr | OWNER, key)
+        return index
+
+    def _held_call(self, kernel, *args):
+        """Call a scalar kernel that raised SetBusy again, once the set is ours."""
+        with self._held:
+            return kernel(self._addr | OWNER, *args)
 
     def discard(self, key) -> int:
         """Remove ``key`` if present; return the index it had, or -1.
@@ -240,7 +289,10 @@ class SortedSet:
         """
         if type(key) is not int or not self._lo <= key <= self._hi:
             key = self._codec.key(key)
-        return self._k.discard(self._addr, key)
+        try:
+            return self._k.discard(self._addr, key)
+        except SetBusy:
+            return self._held_call(self._k.discard, key)
 
     def remove(self, key) -> int:
         """Remove ``key``; return the index it had.  ``KeyError`` when absent.
@@ -270,14 +322,18 @@ class SortedSet:
         if not self:
             raise IndexError("pop from an empty SortedSet")
         try:
-            key = self._k.delete_at(self._addr, 0, i)
+            try:
+                key = self._k.delete_at(self._addr, 0, i)
+            except SetBusy:
+                key = self._held_call(self._k.delete_at, 0, i)
         except OverflowError:  # an index beyond int64 cannot be in range
             raise IndexError("pop index out of range") from None
         return key if self._out is None else self._out(key)
 
     def clear(self) -> None:
         """Remove every key, giving back the memory."""
-        self._store.take_over(build(np.empty(0, dtype=self._codec.storage), self.chunk_size))
+        with self._held:
+            self._store.take_over(build(np.empty(0, dtype=self._codec.storage), self.chunk_size))
 
     # ------------------------------------------------------ batch mutations
 
@@ -290,36 +346,39 @@ class SortedSet:
 
     def _rebuild(self, removed: np.ndarray, added: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Discard ``removed`` then add ``added`` (both sorted, unique) by one linear merge."""
-        st = self._store
-        dest = Storage(self._codec.storage, st.chunk, rows_for(st.size + len(added), st.chunk))
-        out_removed = np.empty(len(removed), dtype=np.int64)
-        out_added = np.empty(len(added), dtype=np.int64)
-        nr, na = self._k.rebuild(self._addr, dest.address, removed, added, out_removed, out_added)
-        st.take_over(dest)
+        with self._held:
+            st = self._store
+            dest = Storage(self._codec.storage, st.chunk, rows_for(st.size + len(added), st.chunk))
+            out_removed = np.empty(len(removed), dtype=np.int64)
+            out_added = np.empty(len(added), dtype=np.int64)
+            nr, na = self._k.rebuild(self._addr, dest.address, removed, added, out_removed, out_added)
+            st.take_over(dest)
         return out_removed[:nr], out_added[:na]
 
     def _add_sorted(self, added: np.ndarray) -> np.ndarray:
         """Insert sorted unique keys into the chunks they fall in; indices of the new ones."""
         out = np.empty(len(added), dtype=np.int64)
-        if len(added) * MERGE_RATIO >= self._store.nchunks:
-            # enough keys to be worth one pass over the chunk positions: merge
-            # each touched chunk with its keys in one go
+        with self._held:
+            if len(added) * MERGE_RATIO >= self._store.nchunks:
+                # enough keys to be worth one pass over the chunk positions: merge
+                # each touched chunk with its keys in one go
+                while True:
+                    short, written = self._k.merge_add(self._addr, added, out)
+                    if not short:
+                        return out[:written]
+                    self._store.resize(max(2 * self._store.cap, self._store.cap + short))
+            start = written = 0
             while True:
-                short, written = self._k.merge_add(self._addr, added, out)
-                if not short:
+                start, w = self._k.add_sorted(self._addr, added, start, out[written:])
+                written += w
+                if start == len(added):
                     return out[:written]
-                self._store.resize(max(2 * self._store.cap, self._store.cap + short))
-        start = written = 0
-        while True:
-            start, w = self._k.add_sorted(self._addr, added, start, out[written:])
-            written += w
-            if start == len(added):
-                return out[:written]
-            self._store.grow()  # a split needed a row: grow, then resume where it stopped
+                self._store.grow()  # a split needed a row: grow, then resume where it stopped
 
     def _discard_sorted(self, removed: np.ndarray) -> np.ndarray:
         out = np.empty(len(removed), dtype=np.int64)
-        n = self._k.discard_sorted(self._addr, removed, out)
+        with self._held:
+            n = self._k.discard_sorted(self._addr, removed, out)
         return out[len(out) - n :]
 
     def add_many(self, keys) -> np.ndarray:
@@ -355,9 +414,10 @@ class SortedSet:
         array([0, 2])
         """
         removed = sort_unique(self._batch(keys))
-        if self._rebuild_for(len(removed)):
-            return self._rebuild(removed, removed[:0])[0]
-        return self._discard_sorted(removed)
+        with self._held:  # the size that picks the strategy must not change under us
+            if self._rebuild_for(len(removed)):
+                return self._rebuild(removed, removed[:0])[0]
+            return self._discard_sorted(removed)
 
     def replace(self, old, new) -> tuple[int, int]:
         """Move one key: remove ``old``, add ``new``.
@@ -373,10 +433,11 @@ class SortedSet:
         """
         old_key = self._key(old)
         new_key = self._key(new)
-        removed_at = self._k.discard(self._addr, old_key)
-        if removed_at < 0:
-            raise KeyError(old)
-        return removed_at, self.add(new_key)
+        with self._held:  # nobody sees the set with neither key
+            removed_at = self._k.discard(self._addr | OWNER, old_key)
+            if removed_at < 0:
+                raise KeyError(old)
+            return removed_at, self._add_held(new_key)
 
     def replace_many(self, old_keys, new_keys) -> tuple[np.ndarray, np.ndarray]:
         """``discard_many(old_keys)`` then ``add_many(new_keys)``, fused.
@@ -397,19 +458,23 @@ class SortedSet:
         """
         removed = sort_unique(self._batch(old_keys))
         added = sort_unique(self._batch(new_keys))
-        if self._rebuild_for(len(removed)):
-            return self._rebuild(removed, added)
-        return self._discard_sorted(removed), self._add_sorted(added)
+        with self._held:
+            if self._rebuild_for(len(removed)):
+                return self._rebuild(removed, added)
+            return self._discard_sorted(removed), self._add_sorted(added)
 
     # -------------------------------------------------------------- lookups
 
     def __contains__(self, key) -> bool:
         """``key in s``: O(log n).  Numbers the dtype cannot hold are simply absent."""
-        if type(key) is int and self._lo <= key <= self._hi:
+        if type(key) is not int or not self._lo <= key <= self._hi:
+            if not self._codec.fits(key):
+                return False
+            key = self._codec.key(key)
+        try:
             return self._k.contains(self._addr, key)
-        if not self._codec.fits(key):
-            return False
-        return self._k.contains(self._addr, self._codec.key(key))
+        except SetBusy:
+            return self._held_call(self._k.contains, key)
 
     def __len__(self) -> int:
         return self._store.size
@@ -429,6 +494,8 @@ class SortedSet:
         if type(index) is int:
             try:
                 key = self._k.getitem(self._addr, 0, index)
+            except SetBusy:
+                key = self._held_call(self._k.getitem, 0, index)
             except OverflowError:
                 raise IndexError("SortedSet index out of range") from None
             return key if self._out is None else self._out(key)
@@ -446,17 +513,23 @@ class SortedSet:
         """Storage keys at indices ``start .. start + count - 1``."""
         out = np.empty(max(count, 0), dtype=self._codec.storage)
         if count > 0:
-            self._k.gather(self._addr, out, start)
+            with self._held:
+                self._k.gather(self._addr, out, start)
         return out
 
     def _raw(self) -> np.ndarray:
-        return self._raw_gather(0, len(self))
+        with self._held:
+            return self._raw_gather(0, len(self))
 
     def _gather(self, start: int, count: int) -> np.ndarray:
         """Keys, in the set's dtype, at indices ``start .. start + count - 1``."""
         return self._codec.decode(self._raw_gather(start, count))
 
     def _slice(self, sl: slice) -> np.ndarray:
+        with self._held:
+            return self._slice_held(sl)
+
+    def _slice_held(self, sl: slice) -> np.ndarray:
         r = range(*sl.indices(len(self)))
         if len(r) == 0:
             return np.empty(0, dtype=self._dtype)
@@ -480,7 +553,11 @@ class SortedSet:
         >>> SortedSet([10, 20, 30]).index(20)
         1
         """
-        i = self._k.find(self._addr, self._key(key))
+        k = self._key(key)
+        try:
+            i = self._k.find(self._addr, k)
+        except SetBusy:
+            i = self._held_call(self._k.find, k)
         if i < 0:
             raise ValueError(f"{key!r} is not in SortedSet")
         return i
@@ -503,9 +580,12 @@ class SortedSet:
         found = np.empty(len(queries), dtype=np.bool_)
         if len(queries) * SWEEP_RATIO >= self._store.nchunks and len(queries) > 1:
             perm = np.argsort(queries, kind="stable")
-            self._k.rank_sorted(self._addr, queries[perm], perm, right, ranks, found)
+            ordered = queries[perm]
+            with self._held:
+                self._k.rank_sorted(self._addr, ordered, perm, right, ranks, found)
         else:
-            self._k.rank_each(self._addr, queries, right, ranks, found)
+            with self._held:
+                self._k.rank_each(self._addr, queries, right, ranks, found)
         return ranks, found
 
     def contains_many(self, keys) -> np.ndarray:
@@ -558,13 +638,13 @@ class SortedSet:
         if len(shape) != 1:
             indices = np.reshape(np.asarray(indices), -1)
         idx = as_key_array(indices, np.dtype(np.int64))
-        n = len(self)
-        bad = (idx < -n) | (idx >= n)
-        if bad.any():
-            raise IndexError(f"index {int(idx[np.argmax(bad)])} is out of bounds for SortedSet of size {n}")
-        idx = np.where(idx < 0, idx + n, idx)
         out = np.empty(len(idx), dtype=self._codec.storage)
-        self._k.take(self._addr, idx, out)
+        with self._held:  # the bounds must still hold when the kernel runs
+            n = len(self)
+            bad = (idx < -n) | (idx >= n)
+            if bad.any():
+                raise IndexError(f"index {int(idx[np.argmax(bad)])} is out of bounds for SortedSet of size {n}")
+            self._k.take(self._addr, np.where(idx < 0, idx + n, idx), out)
         return self._codec.decode(out).reshape(shape)
 
     def count(self, key) -> int:
@@ -579,7 +659,7 @@ class SortedSet:
         >>> SortedSet([10, 20, 30]).bisect_left(20)
         1
         """
-        return self._k.bisect(self._addr, self._key(key), False)
+        return self._bisect(self._key(key), False)
 
     def bisect_right(self, key) -> int:
         """Number of keys less than or equal to ``key``.  O(log n).
@@ -589,7 +669,23 @@ class SortedSet:
         >>> SortedSet([10, 20, 30]).bisect_right(20)
         2
         """
-        return self._k.bisect(self._addr, self._key(key), True)
+        return self._bisect(self._key(key), True)
+
+    def _bisect(self, key: int, right: bool) -> int:
+        try:
+            return self._k.bisect(self._addr, key, right)
+        except SetBusy:
+            return self._held_call(self._k.bisect, key, right)
+
+    def _neighbour(self, key, right: bool, step: int):
+        """The key at ``bisect(key) + step``, or None; bisect and read under one hold."""
+        k = self._key(key)
+        with self._held:
+            i = self._k.bisect(self._addr | OWNER, k, right) + step
+            if i < 0 or i >= len(self):
+                return None
+            value = self._k.getitem(self._addr | OWNER, 0, i)
+        return value if self._out is None else self._out(value)
 
     bisect = bisect_right
 
@@ -602,8 +698,7 @@ class SortedSet:
         >>> s.floor(15), s.floor(20), s.floor(5)
         (10, 20, None)
         """
-        i = self.bisect_right(key) - 1
-        return None if i < 0 else self[i]
+        return self._neighbour(key, True, -1)
 
     def ceiling(self, key) -> Optional[int]:
         """Least key >= ``key``, or None.
@@ -613,8 +708,7 @@ class SortedSet:
         >>> SortedSet([10, 20]).ceiling(15)
         20
         """
-        i = self.bisect_left(key)
-        return None if i >= len(self) else self[i]
+        return self._neighbour(key, False, 0)
 
     def lower(self, key) -> Optional[int]:
         """Greatest key < ``key``, or None.
@@ -624,8 +718,7 @@ class SortedSet:
         >>> SortedSet([10, 20]).lower(20)
         10
         """
-        i = self.bisect_left(key) - 1
-        return None if i < 0 else self[i]
+        return self._neighbour(key, False, -1)
 
     def higher(self, key) -> Optional[int]:
         """Least key > ``key``, or None.
@@ -635,20 +728,21 @@ class SortedSet:
         >>> SortedSet([10, 20]).higher(10)
         20
         """
-        i = self.bisect_right(key)
-        return None if i >= len(self) else self[i]
+        return self._neighbour(key, True, 0)
 
     def min(self) -> int:
         """Smallest key; ``ValueError`` when empty."""
-        if not self:
-            raise ValueError("min() of an empty SortedSet")
-        return self[0]
+        try:
+            return self[0]
+        except IndexError:
+            raise ValueError("min() of an empty SortedSet") from None
 
     def max(self) -> int:
         """Largest key; ``ValueError`` when empty."""
-        if not self:
-            raise ValueError("max() of an empty SortedSet")
-        return self[-1]
+        try:
+            return self[-1]
+        except IndexError:
+            raise ValueError("max() of an empty SortedSet") from None
 
     def irange(
         self,
@@ -671,9 +765,12 @@ class SortedSet:
         array([5, 4])
         """
         lo_inc, hi_inc = inclusive
-        start = 0 if minimum is None else self._k.bisect(self._addr, self._key(minimum), not lo_inc)
-        stop = len(self) if maximum is None else self._k.bisect(self._addr, self._key(maximum), bool(hi_inc))
-        out = self._gather(start, stop - start)
+        lo = None if minimum is None else self._key(minimum)
+        hi = None if maximum is None else self._key(maximum)
+        with self._held:
+            start = 0 if lo is None else self._k.bisect(self._addr | OWNER, lo, not lo_inc)
+            stop = len(self) if hi is None else self._k.bisect(self._addr | OWNER, hi, bool(hi_inc))
+            out = self._gather(start, stop - start)
         return out[::-1].copy() if reverse else out
 
     # ---------------------------------------------------------- set algebra
@@ -756,11 +853,13 @@ class SortedSet:
 
     def intersection_update(self, *others) -> None:
         """Keep only keys found in every one of ``others``."""
-        self._assign(self._merged("intersection", others))
+        with self._held:
+            self._assign(self._merged("intersection", others))
 
     def symmetric_difference_update(self, other) -> None:
         """Keep the keys in exactly one of the set and ``other``."""
-        self._assign(self._merged("symmetric_difference", (other,)))
+        with self._held:
+            self._assign(self._merged("symmetric_difference", (other,)))
 
     def isdisjoint(self, other) -> bool:
         """Whether no key of ``other`` is in the set."""
@@ -857,11 +956,12 @@ class SortedSet:
         n = store.size
         starts = range(0, n, _ITER_BLOCK)
         for start in reversed(starts) if reverse else starts:
-            # checked *before* copying: the block bounds come from the old size,
-            # and gather trusts them (a shrunk set would be read out of bounds)
-            if store.version != version:
-                raise RuntimeError("SortedSet changed during iteration")
-            block = self._gather(start, min(_ITER_BLOCK, n - start))
+            with self._held:
+                # checked *before* copying: the block bounds come from the old size,
+                # and gather trusts them (a shrunk set would be read out of bounds)
+                if store.version != version:
+                    raise RuntimeError("SortedSet changed during iteration")
+                block = self._gather(start, min(_ITER_BLOCK, n - start))
             yield from self._codec.to_python(block[::-1] if reverse else block)
         if store.version != version:
             raise RuntimeError("SortedSet changed during iteration")
@@ -874,7 +974,7 @@ class SortedSet:
         >>> SortedSet([3, 1, 2]).to_numpy()
         array([1, 2, 3])
         """
-        return self._gather(0, len(self))
+        return self._codec.decode(self._raw())
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         out = self.to_numpy()
@@ -901,14 +1001,15 @@ class SortedSet:
     __hash__ = None  # mutable
 
     def __repr__(self) -> str:
-        n = len(self)
         show = self._codec.to_python
-        if n <= 10:
-            body = ", ".join(map(repr, show(self.to_numpy())))
-        else:
-            head = ", ".join(map(repr, show(self._gather(0, 5))))
-            tail = ", ".join(map(repr, show(self._gather(n - 3, 3))))
-            body = f"{head}, ..., {tail}"
+        with self._held:
+            n = len(self)
+            if n <= 10:
+                body = ", ".join(map(repr, show(self.to_numpy())))
+            else:
+                head = ", ".join(map(repr, show(self._gather(0, 5))))
+                tail = ", ".join(map(repr, show(self._gather(n - 3, 3))))
+                body = f"{head}, ..., {tail}"
         return f"SortedSet([{body}], dtype={self._dtype.name}, len={n})"
 
     def __reduce__(self):
@@ -977,10 +1078,15 @@ class SortedSet:
         Written with NumPy rather than kernels, so that it checks the kernels'
         work by independent code.  O(n).
         """
+        with self._held:
+            self._check_held()
+
+    def _check_held(self) -> None:
         st = self._store
         h = st.header
         chunk, nchunks, size, cap = st.chunk, st.nchunks, st.size, st.cap
-        assert h[5] == cap == st.keys.shape[0], "header capacity disagrees with the arrays"
+        assert h[H_CAP] == cap == st.keys.shape[0], "header capacity disagrees with the arrays"
+        assert h[H_BUSY] == 1, "busy count is not exactly this check's hold"
         assert st.address == self._addr == h.ctypes.data, "header address changed"
         for slot, arr in enumerate((st.keys, st.fences, st.counts, st.order, st.tree)):
             assert h[slot] == arr.ctypes.data, f"header slot {slot} does not point at its array"
