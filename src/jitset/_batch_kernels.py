@@ -77,9 +77,10 @@ def _landing(batch, i, fences, p, last):
 def merge_add(address, batch, out):
     """Merge the sorted, unique ``batch`` into the chunks it lands in, in place.
 
-    Each touched chunk is merged with its share of the batch in one pass (a
-    chunk that overflows is split into evenly filled chunks on free rows);
-    untouched chunks are not read.  Unlike a rebuild, nothing of the set's
+    Each touched chunk is merged with its share of the batch in one pass; a
+    chunk that overflows stays 7/8 full and hands the rest on to the next
+    chunk if that one has room for it (rows stay full: memory), else it is
+    split onto free rows.  Untouched chunks are not read.  Unlike a rebuild, nothing of the set's
     size is allocated: fresh memory costs about as much as the merge itself
     here (first-touch page faults).
 
@@ -90,43 +91,46 @@ def merge_add(address, batch, out):
     """
     h, keys, fences, counts, order, tree = state_view(address, batch)
     chunk = h[H_CHUNK]
-    per_chunk = merge_limit(chunk)
     nchunks = h[H_NCHUNKS]
     last = nchunks - 1
     m = batch.shape[0]
-    # pass 1: rows needed if no key of the batch were already present
+    # A chunk that overflows keeps `keep` keys (7/8 full) and hands the rest
+    # to the next chunk when that one can absorb them all (rows stay full, and
+    # nothing cascades); otherwise it is split evenly onto free rows.  Pass 1
+    # bounds the rows those splits can take.
+    keep = max(1, (7 * chunk) // 8)
     extra = 0
     i = 0
     for p in range(nchunks):
         j = _landing(batch, i, fences, p, last)
         total = counts[p] + (j - i)
         if total > chunk:
-            extra += (total + per_chunk - 1) // per_chunk - 1
+            extra += (total + keep - 1) // keep - 1
         i = j
     if nchunks + extra > h[H_CAP]:
         return nchunks + extra - h[H_CAP], 0
-    # pass 2: merge; positions are rewritten into new per-position arrays
     new_order = np.empty(nchunks + extra, dtype=np.int64)
     new_counts = np.empty(nchunks + extra, dtype=np.int64)
     new_fences = np.empty(nchunks + extra, dtype=fences.dtype)
     merged = np.empty(chunk + m, dtype=batch.dtype)
     q = 0  # new positions written
     free_row = nchunks
-    before = 0  # keys of the new set in positions before q
+    emitted = 0  # keys of the new set before merged[0]: a key at merged[n] has index emitted + n
+    carry = 0  # merged[:carry] moved on from the previous chunk; all below this chunk's keys
     written = 0
     i = 0
     for p in range(nchunks):
         row = order[p]
         c = counts[p]
         j = _landing(batch, i, fences, p, last)
-        if j == i:  # untouched chunk: same row, same content
+        if j == i and carry == 0:  # untouched chunk: same row, same content
             new_order[q] = row
             new_counts[q] = c
             new_fences[q] = fences[p]
             q += 1
-            before += c
+            emitted += c
             continue
-        n = 0
+        n = carry
         t = 0
         k = i
         while t < c and k < j:
@@ -137,7 +141,7 @@ def merge_add(address, batch, out):
                 t += 1
             elif b < a:
                 merged[n] = b
-                out[written] = before + n
+                out[written] = emitted + n
                 written += 1
                 k += 1
             else:  # already present: kept once, not reported
@@ -151,12 +155,27 @@ def merge_add(address, batch, out):
             t += 1
         while k < j:
             merged[n] = batch[k]
-            out[written] = before + n
+            out[written] = emitted + n
             written += 1
             n += 1
             k += 1
-        # lay the merged run out: in place if it fits, else evenly over several rows
-        pieces = 1 if n <= chunk else (n + per_chunk - 1) // per_chunk
+        i = j
+        if n > chunk and p < last:
+            nxt = _landing(batch, j, fences, p + 1, last) - j  # batch keys for chunk p + 1
+            if counts[p + 1] + nxt + (n - keep) <= chunk:  # it absorbs the overflow: hand it on
+                for t in range(keep):
+                    keys[row, t] = merged[t]
+                new_order[q] = row
+                new_counts[q] = keep
+                new_fences[q] = merged[keep - 1]
+                q += 1
+                emitted += keep
+                carry = n - keep
+                for t in range(carry):  # forward copy within the buffer: keep > 0
+                    merged[t] = merged[keep + t]
+                continue
+        # lay the run out: in place if it fits, else evenly over new rows
+        pieces = 1 if n <= chunk else (n + keep - 1) // keep
         base = n // pieces
         spare = n - base * pieces
         start = 0
@@ -173,8 +192,8 @@ def merge_add(address, batch, out):
             new_fences[q] = merged[start + size - 1]
             q += 1
             start += size
-        before += n
-        i = j
+        emitted += n
+        carry = 0
     for p in range(q):
         order[p] = new_order[p]
         counts[p] = new_counts[p]

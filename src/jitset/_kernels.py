@@ -41,6 +41,9 @@ from jitset._plumbing import (
 #: grows the storage and calls again.  The set is untouched in that case.
 NEED_ROOM = -1
 
+#: :func:`discard` returns ``SHRINK - index`` when the storage became sparse.
+SHRINK = -2
+
 
 @helper
 def min_fill(chunk):
@@ -338,6 +341,38 @@ def _rebalance(h, keys, fences, counts, order, tree, p):
 
 
 @helper
+def _shift_last_right(h, keys, fences, counts, order, tree, p):
+    """Move the last key of chunk ``p`` to the front of chunk ``p + 1`` (which has room)."""
+    row = order[p]
+    nxt = order[p + 1]
+    c = counts[p]
+    for t in range(counts[p + 1], 0, -1):
+        keys[nxt, t] = keys[nxt, t - 1]
+    keys[nxt, 0] = keys[row, c - 1]
+    counts[p + 1] += 1
+    counts[p] = c - 1
+    fences[p] = keys[row, c - 2]
+    _tree_add(tree, h[H_NCHUNKS], p, -1)
+    _tree_add(tree, h[H_NCHUNKS], p + 1, 1)
+
+
+@helper
+def _shift_first_left(h, keys, fences, counts, order, tree, p):
+    """Move the first key of chunk ``p`` to the end of chunk ``p - 1`` (which has room)."""
+    row = order[p]
+    prev = order[p - 1]
+    c = counts[p]
+    keys[prev, counts[p - 1]] = keys[row, 0]
+    fences[p - 1] = keys[row, 0]
+    counts[p - 1] += 1
+    for t in range(c - 1):
+        keys[row, t] = keys[row, t + 1]
+    counts[p] = c - 1
+    _tree_add(tree, h[H_NCHUNKS], p, -1)
+    _tree_add(tree, h[H_NCHUNKS], p - 1, 1)
+
+
+@helper
 def _insert_at(h, keys, fences, counts, order, tree, p, j, key):
     """Put ``key`` at offset ``j`` of chunk ``p``, which has room."""
     row = order[p]
@@ -384,13 +419,31 @@ def _add_key(h, keys, fences, counts, order, tree, key):
     j = _offset_of(keys, fences, order, counts, p, key)
     if j < count and keys[row, j] == key:
         return _tree_prefix(tree, p) + j, 0
-    if count == h[H_CHUNK]:
-        if nchunks == h[H_CAP]:
-            return -1, NEED_ROOM
-        _split(h, keys, fences, counts, order, tree, p)
-        if j > counts[p]:
-            j -= counts[p]
-            p += 1
+    chunk = h[H_CHUNK]
+    if count == chunk:
+        # Full: hand a key to a neighbour with room before splitting.  Splits
+        # leave two half-full chunks; this keeps rows fuller (memory) for one
+        # more O(chunk) shift.
+        if p + 1 < nchunks and counts[p + 1] < chunk:
+            if j == count:  # the new key itself becomes the neighbour's first
+                p += 1
+                j = 0
+            else:
+                _shift_last_right(h, keys, fences, counts, order, tree, p)
+        elif p > 0 and counts[p - 1] < chunk:
+            if j == 0:  # the new key itself becomes the neighbour's last
+                p -= 1
+                j = counts[p]
+            else:
+                _shift_first_left(h, keys, fences, counts, order, tree, p)
+                j -= 1
+        else:
+            if nchunks == h[H_CAP]:
+                return -1, NEED_ROOM
+            _split(h, keys, fences, counts, order, tree, p)
+            if j > counts[p]:
+                j -= counts[p]
+                p += 1
     _insert_at(h, keys, fences, counts, order, tree, p, j, key)
     return _tree_prefix(tree, p) + j, 1
 
@@ -426,10 +479,17 @@ def add(address, key):
 
 @kernel
 def discard(address, key):
-    """Remove ``key``; return the index it had, or -1 when it was absent."""
+    """Remove ``key``; return the index it had, or -1 when it was absent.
+
+    Returns ``SHRINK - index`` instead when fewer than a quarter of the rows
+    are still in use, as a hint to give memory back (the caller decodes it).
+    """
     h, keys, fences, counts, order, tree = state_view(address, key)
     check_free(address, h)
-    return _discard(h, keys, fences, counts, order, tree, key)
+    index = _discard(h, keys, fences, counts, order, tree, key)
+    if index >= 0 and h[H_CAP] > 64 and h[H_NCHUNKS] * 4 < h[H_CAP]:
+        return SHRINK - index
+    return index
 
 
 @kernel
@@ -609,6 +669,7 @@ def fill_sorted(address, values):
 
 __all__ = [
     "NEED_ROOM",
+    "SHRINK",
     "add",
     "discard",
     "contains",

@@ -116,20 +116,31 @@ class Storage:
         self.header[H_SIZE] = other.header[H_SIZE]
         self.header[H_VERSION] += 1
 
-    def grow(self) -> None:
-        """Make room for more chunks: geometric growth keeps inserts amortised O(1) here."""
-        self.resize(max(2, self.cap * 2))
+    def grow(self, rows: int = 1) -> None:
+        """Room for at least ``rows`` more chunks.
+
+        Growth is geometric, so inserts stay amortised O(1), but by a quarter
+        rather than doubling: the spare rows are memory held for nothing, and
+        a copy of the arrays is cheap next to that.
+        """
+        self.resize(self.cap + max(rows, self.cap // 4, 2))
+
+    def shrink_if_sparse(self) -> None:
+        """Give memory back once fewer than a quarter of the rows are in use."""
+        if self.cap > 64 and self.nchunks * 4 < self.cap:
+            self.resize(self.nchunks * 2)
 
 
 def rows_for(n: int, chunk: int, capacity: int | None = None) -> int:
     """Rows to allocate for ``n`` keys now and room for ``capacity`` keys in all.
 
-    A quarter of slack so that the inserts following a build do not reallocate.
+    An eighth of slack so that the inserts following a build do not reallocate
+    at once (builds fill chunks to 3/4, which leaves room in every chunk too).
     """
     rows = _kernels.chunks_for(n, chunk)
     if capacity is not None:
         rows = max(rows, _kernels.chunks_for(capacity, chunk))
-    return rows + rows // 4 + 1
+    return rows + rows // 8 + 1
 
 
 def build(values: np.ndarray, chunk: int, capacity: int | None = None) -> Storage:

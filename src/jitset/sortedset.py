@@ -290,9 +290,23 @@ class SortedSet:
         if type(key) is not int or not self._lo <= key <= self._hi:
             key = self._codec.key(key)
         try:
-            return self._k.discard(self._addr, key)
+            index = self._k.discard(self._addr, key)
         except SetBusy:
-            return self._held_call(self._k.discard, key)
+            with self._held:
+                return self._discard_held(key)
+        if index < -1:  # removed, and the storage is mostly empty rows: give them back
+            with self._held:
+                self._store.shrink_if_sparse()
+            index = _kernels.SHRINK - index
+        return index
+
+    def _discard_held(self, key: int) -> int:
+        """``discard`` for a caller that holds the set."""
+        index = self._k.discard(self._addr | OWNER, key)
+        if index < -1:
+            self._store.shrink_if_sparse()
+            index = _kernels.SHRINK - index
+        return index
 
     def remove(self, key) -> int:
         """Remove ``key``; return the index it had.  ``KeyError`` when absent.
@@ -353,6 +367,7 @@ class SortedSet:
             out_added = np.empty(len(added), dtype=np.int64)
             nr, na = self._k.rebuild(self._addr, dest.address, removed, added, out_removed, out_added)
             st.take_over(dest)
+            st.shrink_if_sparse()  # dest was sized before we knew how many keys went
         return out_removed[:nr], out_added[:na]
 
     def _add_sorted(self, added: np.ndarray) -> np.ndarray:
@@ -366,7 +381,7 @@ class SortedSet:
                     short, written = self._k.merge_add(self._addr, added, out)
                     if not short:
                         return out[:written]
-                    self._store.resize(max(2 * self._store.cap, self._store.cap + short))
+                    self._store.grow(short)
             start = written = 0
             while True:
                 start, w = self._k.add_sorted(self._addr, added, start, out[written:])
@@ -379,6 +394,7 @@ class SortedSet:
         out = np.empty(len(removed), dtype=np.int64)
         with self._held:
             n = self._k.discard_sorted(self._addr, removed, out)
+            self._store.shrink_if_sparse()
         return out[len(out) - n :]
 
     def add_many(self, keys) -> np.ndarray:
@@ -434,7 +450,7 @@ class SortedSet:
         old_key = self._key(old)
         new_key = self._key(new)
         with self._held:  # nobody sees the set with neither key
-            removed_at = self._k.discard(self._addr | OWNER, old_key)
+            removed_at = self._discard_held(old_key)
             if removed_at < 0:
                 raise KeyError(old)
             return removed_at, self._add_held(new_key)
