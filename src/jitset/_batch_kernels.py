@@ -304,6 +304,17 @@ def rebuild(address, dest, removed, added, out_removed, out_added):
     return nr, na
 
 
+@helper
+def _rank_in_chunk(keys, fences, order, counts, p, x, right):
+    """``(offset, present)``: bisect offset of ``x`` in chunk ``p`` and whether it is there."""
+    row = order[p]
+    if right:
+        j = _offset_after(keys, fences, order, counts, p, x)
+        return j, j > 0 and keys[row, j - 1] == x
+    j = _offset_of(keys, fences, order, counts, p, x)
+    return j, j < counts[p] and keys[row, j] == x
+
+
 @batch_kernel
 def rank_sorted(address, queries, perm, right, ranks, found):
     """For ascending ``queries``: rank (bisect left or right) and membership.
@@ -331,14 +342,7 @@ def rank_sorted(address, queries, perm, right, ranks, found):
             ranks[dst] = before
             found[dst] = False
             continue
-        row = order[p]
-        c = counts[p]
-        if right:
-            j = _offset_after(keys, fences, order, counts, p, x)
-            found[dst] = j > 0 and keys[row, j - 1] == x
-        else:
-            j = _offset_of(keys, fences, order, counts, p, x)
-            found[dst] = j < c and keys[row, j] == x
+        j, found[dst] = _rank_in_chunk(keys, fences, order, counts, p, x, right)
         ranks[dst] = before + j
     return 0
 
@@ -359,14 +363,7 @@ def rank_each(address, queries, right, ranks, found):
             ranks[i] = size
             found[i] = False
             continue
-        row = order[p]
-        c = counts[p]
-        if right:
-            j = _offset_after(keys, fences, order, counts, p, x)
-            found[i] = j > 0 and keys[row, j - 1] == x
-        else:
-            j = _offset_of(keys, fences, order, counts, p, x)
-            found[i] = j < c and keys[row, j] == x
+        j, found[i] = _rank_in_chunk(keys, fences, order, counts, p, x, right)
         ranks[i] = _tree_prefix(tree, p) + j
     return 0
 

@@ -204,6 +204,40 @@ class _Skip(Exception):
 # as a performance-aware caller would.
 
 
+_SCALAR_OPS = ("add", "discard", "contains", "getitem", "index")
+
+
+def _scalar_case(s, d: _Keys, op: str, undo_add, undo_discard) -> _Case:
+    """A Python loop of one scalar call per key, for sets with sortedcontainers' API."""
+    if op == "getitem":
+        idx = d.scalar_idx
+
+        def fn():
+            for i in idx:
+                s[i]
+
+        return _Case(fn, len(idx))
+    keys = d.scalar_new if op == "add" else d.scalar_old
+    if op == "contains":
+
+        def fn():
+            for k in keys:
+                k in s
+
+        return _Case(fn, len(keys))
+    method = getattr(s, op)
+
+    def fn():
+        for k in keys:
+            method(k)
+
+    if op == "add":
+        return _Case(fn, len(keys), restore=lambda: undo_add(keys))
+    if op == "discard":
+        return _Case(fn, len(keys), restore=lambda: undo_discard(keys))
+    return _Case(fn, len(keys))
+
+
 class _Jitset:
     name = "jitset"
 
@@ -217,51 +251,10 @@ class _Jitset:
 
     def case(self, op: str) -> _Case:
         d, s = self.d, self.s
-        if op == "add":
-            keys = d.scalar_new
-            arr = np.array(keys, dtype=np.int64)
-
-            def fn():
-                add = s.add
-                for k in keys:
-                    add(k)
-
-            return _Case(fn, len(keys), restore=lambda: s.discard_many(arr))
-        if op == "discard":
-            keys = d.scalar_old
-            arr = np.array(keys, dtype=np.int64)
-
-            def fn():
-                discard = s.discard
-                for k in keys:
-                    discard(k)
-
-            return _Case(fn, len(keys), restore=lambda: s.add_many(arr))
-        if op == "contains":
-            keys = d.scalar_old
-
-            def fn():
-                for k in keys:
-                    k in s
-
-            return _Case(fn, len(keys))
-        if op == "getitem":
-            idx = d.scalar_idx
-
-            def fn():
-                for i in idx:
-                    s[i]
-
-            return _Case(fn, len(idx))
-        if op == "index":
-            keys = d.scalar_old
-
-            def fn():
-                index = s.index
-                for k in keys:
-                    index(k)
-
-            return _Case(fn, len(keys))
+        if op in _SCALAR_OPS:
+            # restore in batch: a loop of single calls would cost more than the timed run
+            return _scalar_case(s, d, op, undo_add=lambda keys: s.discard_many(keys),
+                                undo_discard=lambda keys: s.add_many(keys))
         if op == "add_many":
             return _Case(lambda: s.add_many(d.new), len(d.new), restore=lambda: s.discard_many(d.new))
         if op == "discard_many":
@@ -311,49 +304,8 @@ class _SortedContainers:
 
     def case(self, op: str) -> _Case:
         d, s = self.d, self.s
-        if op == "add":
-            keys = d.scalar_new
-
-            def fn():
-                add = s.add
-                for k in keys:
-                    add(k)
-
-            return _Case(fn, len(keys), restore=lambda: s.difference_update(keys))
-        if op == "discard":
-            keys = d.scalar_old
-
-            def fn():
-                discard = s.discard
-                for k in keys:
-                    discard(k)
-
-            return _Case(fn, len(keys), restore=lambda: s.update(keys))
-        if op == "contains":
-            keys = d.scalar_old
-
-            def fn():
-                for k in keys:
-                    k in s
-
-            return _Case(fn, len(keys))
-        if op == "getitem":
-            idx = d.scalar_idx
-
-            def fn():
-                for i in idx:
-                    s[i]
-
-            return _Case(fn, len(idx))
-        if op == "index":
-            keys = d.scalar_old
-
-            def fn():
-                index = s.index
-                for k in keys:
-                    index(k)
-
-            return _Case(fn, len(keys))
+        if op in _SCALAR_OPS:
+            return _scalar_case(s, d, op, undo_add=s.difference_update, undo_discard=s.update)
         if op == "add_many":
             new = d.as_list("new")
             return _Case(lambda: s.update(new), len(new), restore=lambda: s.difference_update(new))

@@ -542,17 +542,23 @@ def bisect(address, key, right):
     return _tree_prefix(tree, p) + j
 
 
-@kernel
-def getitem(address, like, index):
-    """The key at ``index`` (negative counts from the end)."""
-    h, keys, fences, counts, order, tree = state_view(address, like)
-    check_free(address, h)
+@helper
+def _position_of_index(h, tree, index):
+    """``(chunk position, offset)`` of global ``index``; negative counts from the end."""
     size = h[H_SIZE]
     if index < 0:
         index += size
     if index < 0 or index >= size:
         raise IndexError("SortedSet index out of range")
-    p, offset = _tree_find(tree, h[H_NCHUNKS], index)
+    return _tree_find(tree, h[H_NCHUNKS], index)
+
+
+@kernel
+def getitem(address, like, index):
+    """The key at ``index`` (negative counts from the end)."""
+    h, keys, fences, counts, order, tree = state_view(address, like)
+    check_free(address, h)
+    p, offset = _position_of_index(h, tree, index)
     return keys[order[p], offset]
 
 
@@ -561,12 +567,7 @@ def delete_at(address, like, index):
     """Remove and return the key at ``index`` (negative counts from the end)."""
     h, keys, fences, counts, order, tree = state_view(address, like)
     check_free(address, h)
-    size = h[H_SIZE]
-    if index < 0:
-        index += size
-    if index < 0 or index >= size:
-        raise IndexError("pop index out of range")
-    p, offset = _tree_find(tree, h[H_NCHUNKS], index)
+    p, offset = _position_of_index(h, tree, index)
     key = keys[order[p], offset]
     _remove_at(h, keys, fences, counts, order, tree, p, offset)
     return key
