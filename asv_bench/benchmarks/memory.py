@@ -91,6 +91,25 @@ class Layout:
     track_fill_inserted.unit = "fraction"
 
 
+def track_bytes_over_raw_10m_batches():
+    """``nbytes / (8 * len)`` after 10M random int64 keys added in 100 batches of 100,000.
+
+    The ratio of memory held to the keys' own bytes (issue: stay under 1.5),
+    spare rows and partly filled chunks included.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(10)
+    s = SortedSet()
+    for _ in range(100):
+        s.add_many(rng.integers(0, 2**62, 100_000))
+    return s.nbytes / (8 * len(s))
+
+
+track_bytes_over_raw_10m_batches.unit = "ratio"
+track_bytes_over_raw_10m_batches.timeout = 300
+
+
 class PeakMemory:
     """Peak resident memory of a process building a 1M-key set.
 

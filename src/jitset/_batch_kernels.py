@@ -73,6 +73,19 @@ def _landing(batch, i, fences, p, last):
     return j
 
 
+@helper
+def _commit(h, tree, order, counts, fences, new_order, new_counts, new_fences, q, added):
+    """Install ``q`` rewritten positions and ``added`` new keys."""
+    for p in range(q):
+        order[p] = new_order[p]
+        counts[p] = new_counts[p]
+        fences[p] = new_fences[p]
+    h[H_NCHUNKS] = q
+    h[H_SIZE] += added
+    h[H_VERSION] += 1
+    _tree_build(tree, counts, q)
+
+
 @batch_kernel
 def merge_add(address, batch, out):
     """Merge the sorted, unique ``batch`` into the chunks it lands in, in place.
@@ -80,38 +93,31 @@ def merge_add(address, batch, out):
     Each touched chunk is merged with its share of the batch in one pass; a
     chunk that overflows stays 7/8 full and hands the rest on to the next
     chunk if that one has room for it (rows stay full: memory), else it is
-    split onto free rows.  Untouched chunks are not read.  Unlike a rebuild, nothing of the set's
-    size is allocated: fresh memory costs about as much as the merge itself
-    here (first-touch page faults).
+    split onto free rows.  Untouched chunks are not read.  Unlike a rebuild,
+    nothing of the set's size is allocated: fresh memory costs about as much
+    as the merge itself here (first-touch page faults).
 
     Writes the indices (after the call) of the new keys to ``out`` and
-    returns ``(rows_short, written)``: when the free rows cannot take the
-    worst-case splits, nothing is changed and ``rows_short`` > 0 says how many
-    rows to add before calling again.
+    returns ``(consumed, written, rows_short)``.  When a split needs more
+    rows than are free, the chunks done so far are kept, the call stops
+    before that chunk and says how many rows it lacks; ``batch[consumed:]``
+    is what is left (already-reported indices stay right: the keys left are
+    all larger).  Growing by what is needed, not by a worst case, keeps
+    spare rows (memory) low.
     """
     h, keys, fences, counts, order, tree = state_view(address, batch)
     chunk = h[H_CHUNK]
     nchunks = h[H_NCHUNKS]
+    cap = h[H_CAP]
     last = nchunks - 1
     m = batch.shape[0]
     # A chunk that overflows keeps `keep` keys (7/8 full) and hands the rest
     # to the next chunk when that one can absorb them all (rows stay full, and
-    # nothing cascades); otherwise it is split evenly onto free rows.  Pass 1
-    # bounds the rows those splits can take.
+    # nothing cascades); otherwise it is split evenly onto free rows.
     keep = max(1, (7 * chunk) // 8)
-    extra = 0
-    i = 0
-    for p in range(nchunks):
-        j = _landing(batch, i, fences, p, last)
-        total = counts[p] + (j - i)
-        if total > chunk:
-            extra += (total + keep - 1) // keep - 1
-        i = j
-    if nchunks + extra > h[H_CAP]:
-        return nchunks + extra - h[H_CAP], 0
-    new_order = np.empty(nchunks + extra, dtype=np.int64)
-    new_counts = np.empty(nchunks + extra, dtype=np.int64)
-    new_fences = np.empty(nchunks + extra, dtype=fences.dtype)
+    new_order = np.empty(cap, dtype=np.int64)
+    new_counts = np.empty(cap, dtype=np.int64)
+    new_fences = np.empty(cap, dtype=fences.dtype)
     merged = np.empty(chunk + m, dtype=batch.dtype)
     q = 0  # new positions written
     free_row = nchunks
@@ -130,6 +136,17 @@ def merge_add(address, batch, out):
             q += 1
             emitted += c
             continue
+        upper = c + (j - i)  # carry == 0 here unless this chunk absorbs it without a split
+        if carry == 0 and upper > chunk:
+            short = free_row + (upper + keep - 1) // keep - 1 - cap
+            if short > 0:  # keep what is done, leave this chunk and the rest as they are
+                for t in range(p, nchunks):
+                    new_order[q] = order[t]
+                    new_counts[q] = counts[t]
+                    new_fences[q] = fences[t]
+                    q += 1
+                _commit(h, tree, order, counts, fences, new_order, new_counts, new_fences, q, written)
+                return i, written, short
         n = carry
         t = 0
         k = i
@@ -194,15 +211,8 @@ def merge_add(address, batch, out):
             start += size
         emitted += n
         carry = 0
-    for p in range(q):
-        order[p] = new_order[p]
-        counts[p] = new_counts[p]
-        fences[p] = new_fences[p]
-    h[H_NCHUNKS] = q
-    h[H_SIZE] += written
-    h[H_VERSION] += 1
-    _tree_build(tree, counts, q)
-    return 0, written
+    _commit(h, tree, order, counts, fences, new_order, new_counts, new_fences, q, written)
+    return m, written, 0
 
 
 @batch_kernel

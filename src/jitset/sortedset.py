@@ -377,11 +377,14 @@ class SortedSet:
             if len(added) * MERGE_RATIO >= self._store.nchunks:
                 # enough keys to be worth one pass over the chunk positions: merge
                 # each touched chunk with its keys in one go
+                start = written = 0
                 while True:
-                    short, written = self._k.merge_add(self._addr, added, out)
+                    done, w, short = self._k.merge_add(self._addr, added[start:], out[written:])
+                    written += w
                     if not short:
                         return out[:written]
-                    self._store.grow(short)
+                    start += done
+                    self._store.grow(short)  # rows for the split it stopped at, or a quarter more
             start = written = 0
             while True:
                 start, w = self._k.add_sorted(self._addr, added, start, out[written:])
