@@ -74,6 +74,44 @@ def _landing(batch, i, fences, p, last):
 
 
 @helper
+def _merge_chunk(merged, n, keys, row, c, batch, i, j, out, written, emitted):
+    """Append chunk ``row`` (``c`` keys) merged with ``batch[i:j]`` to ``merged[n:]``.
+
+    New keys get index ``emitted + position`` in ``out[written:]``; keys
+    already present are kept once and not reported.  Returns ``(n, written)``.
+    """
+    t = 0
+    k = i
+    while t < c and k < j:
+        a = keys[row, t]
+        b = batch[k]
+        if a < b:
+            merged[n] = a
+            t += 1
+        elif b < a:
+            merged[n] = b
+            out[written] = emitted + n
+            written += 1
+            k += 1
+        else:
+            merged[n] = a
+            t += 1
+            k += 1
+        n += 1
+    while t < c:
+        merged[n] = keys[row, t]
+        n += 1
+        t += 1
+    while k < j:
+        merged[n] = batch[k]
+        out[written] = emitted + n
+        written += 1
+        n += 1
+        k += 1
+    return n, written
+
+
+@helper
 def _commit(h, tree, order, counts, fences, new_order, new_counts, new_fences, q, added):
     """Install ``q`` rewritten positions and ``added`` new keys."""
     for p in range(q):
@@ -91,9 +129,9 @@ def merge_add(address, batch, out):
     """Merge the sorted, unique ``batch`` into the chunks it lands in, in place.
 
     Each touched chunk is merged with its share of the batch in one pass; a
-    chunk that overflows stays 7/8 full and hands the rest on to the next
-    chunk if that one has room for it (rows stay full: memory), else it is
-    split onto free rows.  Untouched chunks are not read.  Unlike a rebuild,
+    chunk that would overflow is merged together with the next one and the
+    two are laid out evenly over as few rows as hold them (rows stay full:
+    memory).  Untouched chunks are not read.  Unlike a rebuild,
     nothing of the set's size is allocated: fresh memory costs about as much
     as the merge itself here (first-touch page faults).
 
@@ -111,95 +149,64 @@ def merge_add(address, batch, out):
     cap = h[H_CAP]
     last = nchunks - 1
     m = batch.shape[0]
-    # A chunk that overflows keeps `keep` keys (7/8 full) and hands the rest
-    # to the next chunk when that one can absorb them all (rows stay full, and
-    # nothing cascades); otherwise it is split evenly onto free rows.
-    keep = max(1, (7 * chunk) // 8)
+    # A chunk that would overflow is laid out together with the next chunk,
+    # evenly over as few rows as hold them (usually the same two): splitting
+    # one chunk in two would leave two half-empty rows, this leaves two full
+    # ones, and memory follows the number of rows.
     new_order = np.empty(cap, dtype=np.int64)
     new_counts = np.empty(cap, dtype=np.int64)
     new_fences = np.empty(cap, dtype=fences.dtype)
-    merged = np.empty(chunk + m, dtype=batch.dtype)
+    merged = np.empty(2 * chunk + m, dtype=batch.dtype)
     q = 0  # new positions written
     free_row = nchunks
     emitted = 0  # keys of the new set before merged[0]: a key at merged[n] has index emitted + n
-    carry = 0  # merged[:carry] moved on from the previous chunk; all below this chunk's keys
     written = 0
     i = 0
-    for p in range(nchunks):
+    p = 0
+    while p < nchunks:
         row = order[p]
         c = counts[p]
         j = _landing(batch, i, fences, p, last)
-        if j == i and carry == 0:  # untouched chunk: same row, same content
+        if j == i:  # untouched chunk: same row, same content
             new_order[q] = row
             new_counts[q] = c
             new_fences[q] = fences[p]
             q += 1
             emitted += c
+            p += 1
             continue
-        upper = c + (j - i)  # carry == 0 here unless this chunk absorbs it without a split
-        if carry == 0 and upper > chunk:
-            short = free_row + (upper + keep - 1) // keep - 1 - cap
-            if short > 0:  # keep what is done, leave this chunk and the rest as they are
-                for t in range(p, nchunks):
-                    new_order[q] = order[t]
-                    new_counts[q] = counts[t]
-                    new_fences[q] = fences[t]
-                    q += 1
-                _commit(h, tree, order, counts, fences, new_order, new_counts, new_fences, q, written)
-                return i, written, short
-        n = carry
-        t = 0
-        k = i
-        while t < c and k < j:
-            a = keys[row, t]
-            b = batch[k]
-            if a < b:
-                merged[n] = a
-                t += 1
-            elif b < a:
-                merged[n] = b
-                out[written] = emitted + n
-                written += 1
-                k += 1
-            else:  # already present: kept once, not reported
-                merged[n] = a
-                t += 1
-                k += 1
-            n += 1
-        while t < c:
-            merged[n] = keys[row, t]
-            n += 1
-            t += 1
-        while k < j:
-            merged[n] = batch[k]
-            out[written] = emitted + n
-            written += 1
-            n += 1
-            k += 1
-        i = j
-        if n > chunk and p < last:
-            nxt = _landing(batch, j, fences, p + 1, last) - j  # batch keys for chunk p + 1
-            if counts[p + 1] + nxt + (n - keep) <= chunk:  # it absorbs the overflow: hand it on
-                for t in range(keep):
-                    keys[row, t] = merged[t]
-                new_order[q] = row
-                new_counts[q] = keep
-                new_fences[q] = merged[keep - 1]
+        upper = c + (j - i)  # keys after the merge, if none of the batch was present
+        pair = upper > chunk and p < last
+        j2 = j
+        if pair:
+            j2 = _landing(batch, j, fences, p + 1, last)
+            upper += counts[p + 1] + (j2 - j)
+        own = 2 if pair else 1
+        short = free_row + max(0, (upper + chunk - 1) // chunk - own) - cap
+        if short > 0:  # keep what is done, leave this chunk and the rest as they are
+            for t in range(p, nchunks):
+                new_order[q] = order[t]
+                new_counts[q] = counts[t]
+                new_fences[q] = fences[t]
                 q += 1
-                emitted += keep
-                carry = n - keep
-                for t in range(carry):  # forward copy within the buffer: keep > 0
-                    merged[t] = merged[keep + t]
-                continue
-        # lay the run out: in place if it fits, else evenly over new rows
-        pieces = 1 if n <= chunk else (n + keep - 1) // keep
+            _commit(h, tree, order, counts, fences, new_order, new_counts, new_fences, q, written)
+            return i, written, short
+        n, written = _merge_chunk(merged, 0, keys, row, c, batch, i, j, out, written, emitted)
+        if pair:
+            n, written = _merge_chunk(merged, n, keys, order[p + 1], counts[p + 1], batch, j, j2, out, written, emitted)
+        i = j2
+        # lay the run out evenly: over its own row(s), then free rows if needed
+        pieces = max(own, (n + chunk - 1) // chunk)
         base = n // pieces
         spare = n - base * pieces
         start = 0
         for r in range(pieces):
             size = base + (1 if r < spare else 0)
-            dst = row
-            if r > 0:
+            if r == 0:
+                dst = row
+            elif r == 1 and pair:
+                dst = order[p + 1]
+            else:
                 dst = free_row
                 free_row += 1
             for t in range(size):
@@ -210,7 +217,7 @@ def merge_add(address, batch, out):
             q += 1
             start += size
         emitted += n
-        carry = 0
+        p += own
     _commit(h, tree, order, counts, fences, new_order, new_counts, new_fences, q, written)
     return m, written, 0
 

@@ -119,11 +119,12 @@ class Storage:
     def grow(self, rows: int = 1) -> None:
         """Room for at least ``rows`` more chunks.
 
-        Growth is geometric, so inserts stay amortised O(1), but by a quarter
-        rather than doubling: the spare rows are memory held for nothing, and
-        a copy of the arrays is cheap next to that.
+        Growth is geometric, so inserts stay amortised O(1), but by an eighth
+        rather than doubling: spare rows are memory held for nothing, while
+        copying the arrays (eight times per doubling) costs little next to
+        the inserts that filled them.
         """
-        self.resize(self.cap + max(rows, self.cap // 4, 2))
+        self.resize(self.cap + max(rows, self.cap // 8, 2))
 
     def shrink_if_sparse(self) -> None:
         """Give memory back once fewer than a quarter of the rows are in use."""

@@ -384,7 +384,7 @@ class SortedSet:
                     if not short:
                         return out[:written]
                     start += done
-                    self._store.grow(short)  # rows for the split it stopped at, or a quarter more
+                    self._store.grow(short)  # rows for the split it stopped at, or an eighth more
             start = written = 0
             while True:
                 start, w = self._k.add_sorted(self._addr, added, start, out[written:])
