@@ -449,16 +449,23 @@ def _add_key(h, keys, fences, counts, order, tree, key):
 
 
 @helper
-def _discard(h, keys, fences, counts, order, tree, key):
-    """Remove ``key``; the index it had, or -1 when absent."""
+def _lookup(h, keys, fences, counts, order, key):
+    """``(position, offset)`` of ``key``, or ``(-1, -1)`` when it is absent."""
     nchunks = h[H_NCHUNKS]
     p = _chunk_of(fences, nchunks, key)
     if p == nchunks:
-        return -1
-    row = order[p]
-    count = counts[p]
+        return -1, -1
     j = _offset_of(keys, fences, order, counts, p, key)
-    if j == count or keys[row, j] != key:
+    if j < counts[p] and keys[order[p], j] == key:
+        return p, j
+    return -1, -1
+
+
+@helper
+def _discard(h, keys, fences, counts, order, tree, key):
+    """Remove ``key``; the index it had, or -1 when absent."""
+    p, j = _lookup(h, keys, fences, counts, order, key)
+    if p < 0:
         return -1
     index = _tree_prefix(tree, p) + j
     _remove_at(h, keys, fences, counts, order, tree, p, j)
@@ -497,14 +504,7 @@ def contains(address, key):
     """Whether ``key`` is in the set (no index needed, so no tree walk)."""
     h, keys, fences, counts, order, tree = state_view(address, key)
     check_free(address, h)
-    nchunks = h[H_NCHUNKS]
-    p = _chunk_of(fences, nchunks, key)
-    if p == nchunks:
-        return False
-    row = order[p]
-    count = counts[p]
-    j = _offset_of(keys, fences, order, counts, p, key)
-    return j < count and keys[row, j] == key
+    return _lookup(h, keys, fences, counts, order, key)[0] >= 0
 
 
 @kernel
@@ -512,16 +512,8 @@ def find(address, key):
     """Index of ``key``, or -1 when absent."""
     h, keys, fences, counts, order, tree = state_view(address, key)
     check_free(address, h)
-    nchunks = h[H_NCHUNKS]
-    p = _chunk_of(fences, nchunks, key)
-    if p == nchunks:
-        return -1
-    row = order[p]
-    count = counts[p]
-    j = _offset_of(keys, fences, order, counts, p, key)
-    if j < count and keys[row, j] == key:
-        return _tree_prefix(tree, p) + j
-    return -1
+    p, j = _lookup(h, keys, fences, counts, order, key)
+    return -1 if p < 0 else _tree_prefix(tree, p) + j
 
 
 @kernel
