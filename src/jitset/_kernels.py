@@ -526,7 +526,6 @@ def bisect(address, key, right):
     p = _chunk_after(fences, nchunks, key) if right else _chunk_of(fences, nchunks, key)
     if p == nchunks:
         return h[H_SIZE]
-    row = order[p]
     if right:
         j = _offset_after(keys, fences, order, counts, p, key)
     else:
