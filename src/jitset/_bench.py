@@ -37,6 +37,8 @@ from typing import Callable, Optional, TextIO
 
 import numpy as np
 
+from jitset._keys import sort_unique  # np.sort + dedupe mask: np.unique hashes first in NumPy 2.x, ~13x slower
+
 __all__ = ["run", "OPERATIONS"]
 
 #: (name, description) of every measured row, in table order.
@@ -68,14 +70,6 @@ _KEY_HIGH = 2**63 - 1  # keys in [0, 2**63 - 1): fit int64 and BitMap64 alike
 # ---------------------------------------------------------------- the keys
 
 
-def _dedupe_sorted(keys: np.ndarray) -> np.ndarray:
-    # np.unique hashes first in NumPy 2.x and is many times slower than this
-    # mask on keys that are already sorted.
-    keep = np.ones(len(keys), dtype=bool)
-    keep[1:] = keys[1:] != keys[:-1]
-    return keys[keep]
-
-
 def _member(sorted_keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """Membership of each query in ``sorted_keys`` (vectorized)."""
     if len(sorted_keys) == 0:
@@ -90,7 +84,7 @@ def _fresh(rng: np.random.Generator, avoid: np.ndarray, m: int) -> np.ndarray:
     while len(out) < m:
         more = rng.integers(0, _KEY_HIGH, m - len(out), dtype=np.int64)
         more = more[~_member(avoid, more)]
-        out = _dedupe_sorted(np.sort(np.concatenate([out, more])))
+        out = sort_unique(np.concatenate([out, more]))
     return rng.permutation(out)
 
 
@@ -421,7 +415,7 @@ class _NumPy:
         if op == "searchsorted":
             return _Case(lambda: a.searchsorted(d.queries), len(d.queries))
         if op == "build":
-            return _Case(lambda: _dedupe_sorted(np.sort(d.unsorted)), len(d.unsorted), note="np.sort + dedupe mask")
+            return _Case(lambda: sort_unique(d.unsorted), len(d.unsorted), note="np.sort + dedupe mask")
         if op == "union":
             return _Case(lambda: np.union1d(a, d.other), len(a) + len(d.other))
         if op == "intersection":
@@ -440,7 +434,7 @@ class _NumPy:
 
 def _numpy_add_many(a: np.ndarray, new: np.ndarray) -> np.ndarray:
     """Sorted ``a`` plus the keys of ``new`` not in it: one ``np.insert``."""
-    u = _dedupe_sorted(np.sort(new))
+    u = sort_unique(new)
     pos = np.searchsorted(a, u)
     fresh = ~_member(a, u)
     return np.insert(a, pos[fresh], u[fresh])
@@ -448,7 +442,7 @@ def _numpy_add_many(a: np.ndarray, new: np.ndarray) -> np.ndarray:
 
 def _numpy_discard_many(a: np.ndarray, old: np.ndarray) -> np.ndarray:
     """Sorted ``a`` without the keys of ``old``: one ``np.delete``."""
-    u = _dedupe_sorted(np.sort(old))
+    u = sort_unique(old)
     pos = np.searchsorted(a, u)
     return np.delete(a, pos[_member(a, u)])
 

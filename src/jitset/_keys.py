@@ -80,22 +80,24 @@ class ScalarKey:
             raise OverflowError(f"key {key!r} is out of range for dtype {self.dtype} [{self.lo}, {self.hi}]")
         return value
 
-    def fits(self, key) -> bool:
-        """Whether ``convert`` would accept ``key`` (used by ``in``, which answers False instead)."""
-        try:
-            self.convert(key)
-        except OverflowError:
-            return False
-        except TypeError:
-            if isinstance(key, (numbers.Number, np.number)):
-                return False  # 3.5 is a number, just not one this set can hold
-            raise
-        return True
-
-
 def _first(values: np.ndarray, bad: np.ndarray):
     """The first offending element, for error messages."""
     return values[int(np.argmax(bad))]
+
+
+def _materialize(values):
+    """Arrays, array-likes, lists, tuples and ranges as they are; other iterables as a list."""
+    if isinstance(values, (np.ndarray, list, tuple, range)) or hasattr(values, "__array__"):
+        return values
+    try:
+        return list(values)
+    except TypeError as exc:
+        raise TypeError(f"keys must be an iterable or array-like, not {type(values).__name__}") from exc
+
+
+def _require_1d(arr: np.ndarray) -> None:
+    if arr.ndim != 1:
+        raise ValueError(f"keys must be a 1-D array, got {arr.ndim}-D with shape {arr.shape}")
 
 
 def as_key_array(values, dtype: np.dtype) -> np.ndarray:
@@ -106,20 +108,14 @@ def as_key_array(values, dtype: np.dtype) -> np.ndarray:
     Raises ``ValueError`` for a 0-d or multi-dimensional input, ``TypeError``
     for non-integer values and ``OverflowError`` for out-of-range ones.
     """
-    original = values
+    values = original = _materialize(values)
     if not isinstance(values, np.ndarray):
-        if not hasattr(values, "__array__") and not isinstance(values, (list, tuple, range)):
-            try:
-                values = original = list(values)
-            except TypeError as exc:
-                raise TypeError(f"keys must be an iterable or array-like, not {type(values).__name__}") from exc
         with np.errstate(all="ignore"):
             try:
                 values = np.asarray(values)
             except (ValueError, OverflowError) as exc:
                 raise ValueError(f"keys must form a 1-D array: {exc}") from exc
-    if values.ndim != 1:
-        raise ValueError(f"keys must be a 1-D array, got {values.ndim}-D with shape {values.shape}")
+    _require_1d(values)
     kind = values.dtype.kind
     if not isinstance(original, np.ndarray) and kind not in "biu":
         # NumPy turns a list mixing ints with floats, or small ints with ints
@@ -181,8 +177,33 @@ def sort_unique(values: np.ndarray) -> np.ndarray:
 # stored as they are (the fast path); the others go through a codec.
 
 
-class IntCodec:
+class _Codec:
+    """What every codec shares: ``fits`` (for ``in``) and ``to_python``."""
+
+    #: Values that are numbers of some kind: ``in`` answers False for those the
+    #: dtype cannot hold (3.5 in an int set) and raises TypeError for the rest.
+    _numbers: tuple = (numbers.Number, np.generic)
+
+    def fits(self, key) -> bool:
+        """Whether ``key`` would be accepted (``in`` answers False instead of raising)."""
+        try:
+            self.key(key)
+        except (OverflowError, ValueError):
+            return False
+        except TypeError:
+            if isinstance(key, self._numbers):
+                return False  # a number, just not one this set can hold
+            raise
+        return True
+
+    def to_python(self, block: np.ndarray) -> list:
+        return block.tolist()
+
+
+class IntCodec(_Codec):
     """Integer dtypes: stored as they are; scalar results are Python ints."""
+
+    _numbers = (numbers.Number, np.number)
 
     def __init__(self, dtype: np.dtype) -> None:
         self.dtype = self.storage = dtype
@@ -193,9 +214,6 @@ class IntCodec:
     def key(self, key) -> int:
         return self._scalar.convert(key)
 
-    def fits(self, key) -> bool:
-        return self._scalar.fits(key)
-
     def keys(self, values) -> np.ndarray:
         return as_key_array(values, self.dtype)
 
@@ -204,28 +222,11 @@ class IntCodec:
 
     decode_scalar = None  # storage ints are already the keys
 
-    def to_python(self, block: np.ndarray) -> list:
-        return block.tolist()
 
-
-class _NonIntCodec:
+class _NonIntCodec(_Codec):
     """Shared parts of the codecs whose storage differs from the dtype."""
 
     lo, hi = 1, 0  # an empty range: the inline int fast path never applies
-
-    def fits(self, key) -> bool:
-        try:
-            self.key(key)
-        except (OverflowError, ValueError):
-            return False
-        except TypeError:
-            if isinstance(key, (numbers.Number, np.generic)):
-                return False
-            raise
-        return True
-
-    def to_python(self, block: np.ndarray) -> list:
-        return block.tolist()
 
     def _reject(self, key, why: str, exc=TypeError):
         raise exc(f"key {key!r} {why}, so a SortedSet of dtype {self.dtype} cannot hold it")
@@ -276,16 +277,14 @@ class FloatCodec(_NonIntCodec):
         return struct.unpack(self._ffmt, struct.pack(self._ufmt, b))[0]
 
     def keys(self, values) -> np.ndarray:
+        values = _materialize(values)
         arr = values if isinstance(values, np.ndarray) else None
         if arr is None:
-            if not hasattr(values, "__array__") and not isinstance(values, (list, tuple, range)):
-                values = list(values)
             arr = np.asarray(values)
             if arr.dtype.kind == "f" and any(type(v) is int for v in values):
                 # ints mixed with floats went through float64: check each exactly
                 arr = np.asarray(values, dtype=object)
-        if arr.ndim != 1:
-            raise ValueError(f"keys must be a 1-D array, got {arr.ndim}-D with shape {arr.shape}")
+        _require_1d(arr)
         kind = arr.dtype.kind
         if kind == "O":
             cast = np.array([self._value(v) for v in arr.tolist()], dtype=self.dtype)
@@ -361,11 +360,8 @@ class DatetimeCodec(_NonIntCodec):
         return np.array(raw, dtype=np.int64).view(self.dtype)[()]
 
     def keys(self, values) -> np.ndarray:
-        if not isinstance(values, np.ndarray) and not hasattr(values, "__array__") and not isinstance(values, (list, tuple, range)):
-            values = list(values)
-        arr = self._array(values)
-        if arr.ndim != 1:
-            raise ValueError(f"keys must be a 1-D array, got {arr.ndim}-D with shape {arr.shape}")
+        arr = self._array(_materialize(values))
+        _require_1d(arr)
         return np.ascontiguousarray(arr).view(np.int64)
 
     def decode(self, raw: np.ndarray) -> np.ndarray:
