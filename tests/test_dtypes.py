@@ -61,8 +61,9 @@ DTYPES = {
 }
 
 
-def make_machine(name: str, chunk_size):
-    dtype, keys, value = DTYPES[name]
+def make_machine(name: str, chunk_size, spec=None):
+    """A state machine for ``spec = (dtype, key strategy, key -> Python value)``, by default ``DTYPES[name]``."""
+    dtype, keys, value = spec or DTYPES[name]
     batch = st.lists(keys, max_size=25)
 
     class DtypeMachine(RuleBasedStateMachine):

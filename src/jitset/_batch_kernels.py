@@ -438,3 +438,79 @@ def merge_sets(a, b, op, out):
             n += 1
             j += 1
     return n
+
+
+# ------------------------------------------------------- sorting wide keys
+# NumPy sorts a record array ~60x slower than int64 (a generic compare per
+# pair), and lexsort over the words costs one stable sort per word.  Instead
+# the Python layer sorts the first word packed with the row number (one
+# SIMD-sorted uint64 array), and this kernel settles the rare runs whose
+# packed high bits tie by comparing whole keys.
+
+
+@helper
+def _before(raw, a, b):
+    """Whether row ``a`` sorts before row ``b``: by key, then by row (stable)."""
+    x = raw[a]
+    y = raw[b]
+    if x == y:
+        return a < b
+    return x < y
+
+
+@batch_kernel
+def settle_ties(raw, perm, packed, shift):
+    """Sort each run of ``perm`` whose ``packed >> shift`` ties by the whole key.
+
+    ``perm`` is the row order sorted by ``packed`` (first word high bits,
+    row number low bits); afterwards it orders ``raw`` by key, ties by row.
+    Short runs are insertion-sorted, long ones merge-sorted: O(n log n)
+    even when every first word is the same.
+    """
+    n = perm.shape[0]
+    tmp = np.empty(n, dtype=np.int64)
+    s = 0
+    while s < n:
+        e = s + 1
+        high = packed[s] >> shift
+        while e < n and (packed[e] >> shift) == high:
+            e += 1
+        if e - s > 1:
+            for b in range(s, e, 16):  # insertion sort in blocks of 16
+                be = min(b + 16, e)
+                for i in range(b + 1, be):
+                    x = perm[i]
+                    k = i - 1
+                    while k >= b and _before(raw, x, perm[k]):
+                        perm[k + 1] = perm[k]
+                        k -= 1
+                    perm[k + 1] = x
+            width = 16
+            while width < e - s:  # then bottom-up merges of the sorted blocks
+                for lo in range(s, e, 2 * width):
+                    mid = min(lo + width, e)
+                    hi = min(lo + 2 * width, e)
+                    i = lo
+                    j = mid
+                    k = lo
+                    while i < mid and j < hi:
+                        if _before(raw, perm[j], perm[i]):
+                            tmp[k] = perm[j]
+                            j += 1
+                        else:
+                            tmp[k] = perm[i]
+                            i += 1
+                        k += 1
+                    while i < mid:
+                        tmp[k] = perm[i]
+                        i += 1
+                        k += 1
+                    while j < hi:
+                        tmp[k] = perm[j]
+                        j += 1
+                        k += 1
+                    for t in range(lo, hi):
+                        perm[t] = tmp[t]
+                width *= 2
+        s = e
+    return 0

@@ -19,7 +19,11 @@ Invariants (checked by ``SortedSet._check``):
 * ``fences[p]`` is the last key of chunk ``p``; the tree matches ``counts``.
 
 Every kernel takes the header address first (see :mod:`jitset._plumbing`) and
-trusts its arguments: the Python layer has validated keys and indices.
+trusts its arguments: the Python layer has validated keys and indices.  The
+same source serves integer keys and wide (multi-word) keys: comparisons on
+wide keys are overloaded in :mod:`jitset._plumbing`, and scalar kernels read
+a wide key from a 1-element array (``key_in``) and hand one back the same way
+(``key_out``).
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ from jitset._plumbing import (
     check_free,
     helper,
     kernel,
+    key_in,
+    key_out,
+    ordinal,
     state_view,
 )
 
@@ -123,11 +130,15 @@ def _tree_build(tree, counts, nchunks):
 
 @helper
 def _guess(n, key, first, last):
-    """Where ``key`` would sit among ``n`` keys spread evenly from ``first`` to ``last``."""
-    span = float(last) - float(first)
+    """Where ``key`` would sit among ``n`` keys spread evenly from ``first`` to ``last``.
+
+    Wide keys interpolate on their first word only: ties there fall back to
+    the gallop, which is exact whatever the guess.
+    """
+    span = ordinal(last) - ordinal(first)
     if n < 2 or not span > 0.0:  # span is 0.0 when both ends round to the same float
         return n >> 1
-    g = (float(key) - float(first)) / span * (n - 1)
+    g = (ordinal(key) - ordinal(first)) / span * (n - 1)
     if g <= 0.0:
         return 0
     if g >= n - 1:
@@ -480,6 +491,7 @@ def add(address, key):
     """Insert ``key``; return its index afterwards, or NEED_ROOM (untouched) if a row is needed."""
     h, keys, fences, counts, order, tree = state_view(address, key)
     check_free(address, h)
+    key = key_in(key)
     index, status = _add_key(h, keys, fences, counts, order, tree, key)
     return NEED_ROOM if status == NEED_ROOM else index
 
@@ -493,6 +505,7 @@ def discard(address, key):
     """
     h, keys, fences, counts, order, tree = state_view(address, key)
     check_free(address, h)
+    key = key_in(key)
     index = _discard(h, keys, fences, counts, order, tree, key)
     if index >= 0 and h[H_CAP] > 64 and h[H_NCHUNKS] * 4 < h[H_CAP]:
         return SHRINK - index
@@ -504,6 +517,7 @@ def contains(address, key):
     """Whether ``key`` is in the set (no index needed, so no tree walk)."""
     h, keys, fences, counts, order, tree = state_view(address, key)
     check_free(address, h)
+    key = key_in(key)
     return _lookup(h, keys, fences, counts, order, key)[0] >= 0
 
 
@@ -512,6 +526,7 @@ def find(address, key):
     """Index of ``key``, or -1 when absent."""
     h, keys, fences, counts, order, tree = state_view(address, key)
     check_free(address, h)
+    key = key_in(key)
     p, j = _lookup(h, keys, fences, counts, order, key)
     return -1 if p < 0 else _tree_prefix(tree, p) + j
 
@@ -521,6 +536,7 @@ def bisect(address, key, right):
     """Number of keys < key (``right=False``) or <= key (``right=True``)."""
     h, keys, fences, counts, order, tree = state_view(address, key)
     check_free(address, h)
+    key = key_in(key)
     nchunks = h[H_NCHUNKS]
     # the first chunk whose fence is >= key (> key for right) holds the insertion point
     p = _chunk_after(fences, nchunks, key) if right else _chunk_of(fences, nchunks, key)
@@ -550,7 +566,7 @@ def getitem(address, like, index):
     h, keys, fences, counts, order, tree = state_view(address, like)
     check_free(address, h)
     p, offset = _position_of_index(h, tree, index)
-    return keys[order[p], offset]
+    return key_out(like, keys[order[p], offset])
 
 
 @kernel
@@ -559,7 +575,7 @@ def delete_at(address, like, index):
     h, keys, fences, counts, order, tree = state_view(address, like)
     check_free(address, h)
     p, offset = _position_of_index(h, tree, index)
-    key = keys[order[p], offset]
+    key = key_out(like, keys[order[p], offset])  # copied out before the keys shift over it
     _remove_at(h, keys, fences, counts, order, tree, p, offset)
     return key
 

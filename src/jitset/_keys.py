@@ -25,22 +25,27 @@ OTHER_DTYPES = tuple(np.dtype(t) for t in ("float32", "float64", "bool"))
 
 
 def resolve_dtype(dtype) -> np.dtype:
-    """The key dtype for ``dtype``, or ``TypeError`` when jitset cannot store it."""
+    """The key dtype for ``dtype``, or an exception saying why jitset cannot store it."""
     try:
         resolved = np.dtype(dtype)
     except TypeError as exc:
         raise TypeError(f"not a NumPy dtype: {dtype!r}") from exc
+    if resolved.names is not None:  # structured: fields keep their layout
+        from jitset._normalized import check_wide
+
+        return check_wide(resolved)
     native = resolved.newbyteorder("=")  # keys are stored in native byte order
     if native in OTHER_DTYPES or native in INTEGER_DTYPES:
         return native
     if native.kind in "Mm" and np.datetime_data(native)[0] != "generic":
         return native
-    hint = ""
-    if native.kind in "SUV" or native.names:
-        hint = " (fixed-width bytes, strings and structured keys are planned, not built yet)"
+    if native.kind in "SU" and resolved.subdtype is None:
+        from jitset._normalized import check_wide
+
+        return check_wide(native)
     raise NotImplementedError(
-        f"SortedSet does not support dtype {resolved}{hint}; supported: integer dtypes, "
-        f"float32, float64, bool, datetime64[unit], timedelta64[unit]"
+        f"SortedSet does not support dtype {resolved}; supported: integer dtypes, float32, float64, "
+        f"bool, datetime64[unit], timedelta64[unit], S<n>, U<n>, and structured dtypes of those"
     )
 
 
@@ -159,11 +164,51 @@ def as_key_array(values, dtype: np.dtype) -> np.ndarray:
     raise TypeError(f"keys of dtype {values.dtype} (e.g. {example!r}) cannot be held by a SortedSet of dtype {dtype}")
 
 
+def sort_keys(values: np.ndarray) -> np.ndarray:
+    """Storage keys, ascending (repeats kept)."""
+    if values.dtype.names is None:
+        return np.sort(values)
+    from jitset._normalized import argsort_words, take_words
+
+    return take_words(values, argsort_words(values))
+
+
+def argsort_keys(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values, kind="stable")`` for storage keys of any kind."""
+    if values.dtype.names is None:
+        return np.argsort(values, kind="stable")
+    from jitset._normalized import argsort_words
+
+    return argsort_words(values)
+
+
+def take_keys(values: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """``values[indices]`` for storage keys of any kind."""
+    if values.dtype.names is None:
+        return values[indices]
+    from jitset._normalized import take_words
+
+    return take_words(values, indices)
+
+
+def increasing(values: np.ndarray) -> np.ndarray:
+    """``values[1:] > values[:-1]`` for storage keys of any kind (storage order is key order)."""
+    if values.dtype.names is None:
+        return values[1:] > values[:-1]
+    from jitset._normalized import increasing_words
+
+    return increasing_words(values)
+
+
 def sort_unique(values: np.ndarray) -> np.ndarray:
     """Sorted distinct keys; ``np.unique`` hashes in NumPy 2.x and is ~10x slower than this."""
     if len(values) < 2:
         return values.copy()
-    s = np.sort(values)
+    s = sort_keys(values)
+    if s.dtype.names is not None:
+        from jitset._normalized import distinct_words, take_words
+
+        return take_words(s, np.flatnonzero(distinct_words(s)))
     keep = np.empty(len(s), dtype=bool)
     keep[0] = True
     np.not_equal(s[1:], s[:-1], out=keep[1:])
@@ -403,6 +448,10 @@ class BoolCodec(_NonIntCodec):
 
 def codec_for(dtype: np.dtype):
     """The codec of a dtype already resolved by :func:`resolve_dtype`."""
+    if dtype.kind in "SU" or dtype.names is not None:
+        from jitset._normalized import wide_codec  # it builds on the codecs here
+
+        return wide_codec(dtype)
     if dtype.kind in "iu":
         return IntCodec(dtype)
     if dtype.kind == "f":

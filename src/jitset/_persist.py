@@ -6,7 +6,9 @@ Layout of a ``jitset`` file (all integers little-endian)::
     0       8     magic  b"JITSET\\x00\\x00"
     8       4     format version (uint32), currently 1
     12      4     length L of the JSON header (uint32)
-    16      L     JSON header: {"dtype": <numpy dtype str, e.g. "<i8">,
+    16      L     JSON header: {"dtype": <numpy dtype descr: a str such as
+                                          "<i8", or for a structured dtype a
+                                          list of [name, descr] pairs>,
                                 "count": <number of keys>,
                                 "chunk_size": <int>,
                                 "crc32": <checksum(): CRC-32 of the other three
@@ -38,21 +40,36 @@ _ALIGN = 64
 _MAX_HEADER = 1 << 16
 
 
-def checksum(keys: np.ndarray, dtype: str, count: int, chunk_size: int) -> int:
+def checksum(keys: np.ndarray, dtype, count: int, chunk_size: int) -> int:
     """CRC-32 of the header fields, then of the key bytes.
 
     The fields are included so that a file whose dtype was changed (the same
-    bytes read as other keys) fails the check too.
+    bytes read as other keys) fails the check too.  ``dtype`` is the header's
+    descr as JSON reads it back (a str, or lists for a structured dtype).
     """
-    return zlib.crc32(keys.view(np.uint8), zlib.crc32(f"{dtype}|{count}|{chunk_size}".encode()))
+    text = dtype if isinstance(dtype, str) else json.dumps(dtype)
+    return zlib.crc32(keys.view(np.uint8), zlib.crc32(f"{text}|{count}|{chunk_size}".encode()))
+
+
+def _descr(dtype: np.dtype):
+    """The dtype as the header stores it, exactly as JSON will read it back."""
+    return json.loads(json.dumps(np.lib.format.dtype_to_descr(dtype)))
+
+
+def _dtype(descr) -> np.dtype:
+    """Inverse of :func:`_descr`; TypeError/ValueError for anything else."""
+    if isinstance(descr, list):  # JSON turned the (name, descr) pairs into lists
+        descr = [tuple(field) if isinstance(field, list) else field for field in descr]
+    return np.lib.format.descr_to_dtype(descr)
 
 
 def write(path, keys: np.ndarray, chunk_size: int) -> None:
     """Write ``keys`` (ascending, the set's dtype) to exactly ``path``, atomically."""
     keys = np.ascontiguousarray(keys)
+    descr = _descr(keys.dtype)
     header = json.dumps(
-        {"dtype": keys.dtype.str, "count": int(len(keys)), "chunk_size": int(chunk_size),
-         "crc32": checksum(keys, keys.dtype.str, len(keys), chunk_size)},
+        {"dtype": descr, "count": int(len(keys)), "chunk_size": int(chunk_size),
+         "crc32": checksum(keys, descr, len(keys), chunk_size)},
         sort_keys=True,
     ).encode("utf-8")
     head = _PREFIX.pack(MAGIC, VERSION, len(header)) + header
@@ -113,8 +130,8 @@ def read(path, mmap_mode=None) -> tuple[np.dtype, int, np.ndarray]:
         if not all(type(v) is int for v in (count, chunk, crc)) or count < 0 or crc < 0:
             raise _bad(path, "count, chunk_size and crc32 must be non-negative integers")
         try:
-            dtype = np.dtype(header["dtype"])
-        except (TypeError, ValueError):
+            dtype = _dtype(header["dtype"])
+        except (TypeError, ValueError, KeyError, IndexError):
             raise _bad(path, f"unknown dtype {header['dtype']!r}") from None
         if dtype.hasobject or dtype.itemsize == 0:
             raise _bad(path, f"dtype {dtype} cannot hold keys")

@@ -25,13 +25,27 @@ and index first.
 from __future__ import annotations
 
 import functools
+import operator
+import re
 
 import numba
 import numpy as np
 from numba import types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
-__all__ = ["kernel", "batch_kernel", "state_view", "check_free", "entry_points", "SetBusy", "OWNER"]
+__all__ = [
+    "kernel",
+    "batch_kernel",
+    "state_view",
+    "check_free",
+    "entry_points",
+    "SetBusy",
+    "OWNER",
+    "word_dtype",
+    "ordinal",
+    "key_in",
+    "key_out",
+]
 
 #: Decorator for scalar kernels: cached on disk so a warm start costs no compilation.
 kernel = numba.njit(cache=True)
@@ -124,6 +138,106 @@ def check_free(address, h):
         raise SetBusy("the set is held by another thread")
 
 
+# ------------------------------------------------------------- wide keys
+# Keys wider than 8 bytes (long bytes, strings, structured keys) are stored as
+# records of W uint64 "words" named w0..w{W-1}: the key's order-preserving
+# bytes, big-endian, in native-endian words (see jitset._normalized).  The
+# overloads below give those records the comparison operators of a
+# lexicographic word tuple, so every kernel serves integers and wide keys
+# from the same source: ``a[mid] < key`` compiles to a word-by-word compare.
+#
+# Two things differ from integers, and the helpers below absorb them:
+# * a record read from an array is a *view*: the key a kernel is about to
+#   remove must be copied out before the keys shift over it (``key_out``);
+# * a record argument costs ~850 ns to unbox and ~3 us to box a result, so
+#   wide keys travel in and out of kernels as 1-element arrays (``key_in``).
+
+_WORD = re.compile(r"w\d+")
+
+
+def word_dtype(words: int) -> np.dtype:
+    """The storage dtype of keys ``words`` uint64 words wide (``words >= 2``)."""
+    return np.dtype([(f"w{i}", "<u8" if np.little_endian else ">u8") for i in range(words)])
+
+
+def _is_words(t) -> bool:
+    return isinstance(t, types.Record) and all(
+        _WORD.fullmatch(name) and t.typeof(name) == types.uint64 for name in t.fields
+    )
+
+
+def _lexicographic(op: str):
+    """An overload of ``op`` for two word records: compare word by word."""
+
+    def typer(a, b):
+        if not (_is_words(a) and _is_words(b) and len(a.fields) == len(b.fields)):
+            return None
+        n = len(a.fields)
+        if op in ("==", "!="):
+            join = " and " if op == "==" else " or "
+            body = "    return " + join.join(f"a.w{i} {op} b.w{i}" for i in range(n))
+        else:  # the first differing word decides
+            lines = [f"    if a.w{i} != b.w{i}:\n        return a.w{i} {op} b.w{i}" for i in range(n - 1)]
+            body = "\n".join(lines + [f"    return a.w{n - 1} {op} b.w{n - 1}"])
+        namespace: dict = {}
+        exec(f"def impl(a, b):\n{body}", namespace)  # one straight-line function per width
+        return namespace["impl"]
+
+    return typer
+
+
+for _op, _symbol in (
+    (operator.lt, "<"),
+    (operator.le, "<="),
+    (operator.gt, ">"),
+    (operator.ge, ">="),
+    (operator.eq, "=="),
+    (operator.ne, "!="),
+):
+    overload(_op)(_lexicographic(_symbol))
+
+
+def ordinal(key):
+    """A float that grows with ``key``, for interpolation (the first word of a wide key)."""
+    return float(key)
+
+
+@overload(ordinal)
+def _ordinal(key):
+    if _is_words(key):
+        return lambda key: float(key.w0)
+    return lambda key: float(key)
+
+
+def key_in(key):
+    """The key a scalar kernel received: itself, or element 0 of a 1-element array."""
+    return key
+
+
+@overload(key_in)
+def _key_in(key):
+    if isinstance(key, types.Array):
+        return lambda key: key[0]
+    return lambda key: key
+
+
+def key_out(like, key):
+    """A key a kernel returns: itself, or copied into ``like[0]`` (then 0 is returned)."""
+    return key
+
+
+@overload(key_out)
+def _key_out(like, key):
+    if isinstance(like, types.Array):
+
+        def impl(like, key):
+            like[0] = key
+            return 0
+
+        return impl
+    return lambda like, key: key
+
+
 def _array(dtype, ndim=1):
     return types.Array(dtype, ndim, "C")
 
@@ -137,14 +251,15 @@ def _signatures(key):
     """
     i64, b1 = types.int64, types.boolean
     keys, ints, flags = _array(key), _array(i64), _array(b1)
+    one = keys if isinstance(key, types.Record) else key  # wide keys travel as 1-element arrays
     return {
-        "add": (i64, key),
-        "discard": (i64, key),
-        "contains": (i64, key),
-        "find": (i64, key),
-        "bisect": (i64, key, b1),
-        "getitem": (i64, key, i64),
-        "delete_at": (i64, key, i64),
+        "add": (i64, one),
+        "discard": (i64, one),
+        "contains": (i64, one),
+        "find": (i64, one),
+        "bisect": (i64, one, b1),
+        "getitem": (i64, one, i64),
+        "delete_at": (i64, one, i64),
         "gather": (i64, keys, i64),
         "fill_sorted": (i64, keys),
         "add_sorted": (i64, keys, i64, ints),
@@ -155,6 +270,7 @@ def _signatures(key):
         "rank_each": (i64, keys, b1, ints, flags),
         "take": (i64, ints, keys),
         "merge_sets": (keys, keys, i64, keys),
+        "settle_ties": (keys, ints, ints, i64),
     }
 
 

@@ -7,6 +7,7 @@ over keys in Python, and it never lets an unchecked value reach a kernel
 
 from __future__ import annotations
 
+import functools
 import operator
 import os
 import threading
@@ -15,7 +16,16 @@ from typing import Any, Iterable, Iterator, Optional
 import numpy as np
 
 from jitset import _kernels, _persist
-from jitset._keys import as_key_array, codec_for, resolve_dtype, sort_unique
+from jitset._keys import (
+    argsort_keys,
+    as_key_array,
+    codec_for,
+    increasing,
+    resolve_dtype,
+    sort_keys,
+    sort_unique,
+    take_keys,
+)
 from jitset._plumbing import H_BUSY, H_CAP, OWNER, SetBusy, entry_points
 from jitset._storage import Storage, build, rows_for
 
@@ -84,7 +94,7 @@ def _infer_dtype(values) -> np.dtype:
             dtype = np.asarray(values).dtype
         except (TypeError, ValueError, OverflowError):
             dtype = None
-    if isinstance(dtype, np.dtype) and dtype.kind in "iufbMm":
+    if isinstance(dtype, np.dtype) and (dtype.kind in "iufbMmSU" or dtype.names is not None):
         return dtype
     return np.dtype(np.int64)
 
@@ -159,7 +169,7 @@ class SortedSet:
     (20, 3, True)
     """
 
-    __slots__ = ("_store", "_addr", "_k", "_lo", "_hi", "_codec", "_out", "_dtype", "_held", "__weakref__")
+    __slots__ = ("_store", "_addr", "_k", "_lo", "_hi", "_codec", "_out", "_like", "_dtype", "_held", "__weakref__")
 
     def __init__(
         self,
@@ -180,7 +190,7 @@ class SortedSet:
         else:
             if isinstance(values, SortedSet):
                 values = values.to_numpy()
-            raw = np.sort(codec.keys(values))  # the fill kernel drops repeats
+            raw = sort_keys(codec.keys(values))  # the fill kernel drops repeats
         self._setup(build(raw, chunk, cap), dt)
 
     def _setup(self, store: Storage, dtype: np.dtype) -> None:
@@ -190,6 +200,9 @@ class SortedSet:
         self._k = entry_points(codec.storage)
         self._codec = codec
         self._out = codec.decode_scalar  # None for integers: kernels return the keys themselves
+        # Keys of several words go in and out of scalar kernels as 1-element
+        # arrays (see "wide keys" in jitset._plumbing); None for the others.
+        self._like = None if store.keys.dtype.names is None else functools.partial(np.empty, 1, store.keys.dtype)
         self._lo = codec.lo
         self._hi = codec.hi
         self._dtype = dtype
@@ -222,7 +235,7 @@ class SortedSet:
         codec = codec_for(dt)
         raw = codec.keys(values)
         if len(raw) > 1:
-            bad = raw[1:] <= raw[:-1]  # storage order is key order
+            bad = ~increasing(raw)
             if bad.any():
                 i = int(np.argmax(bad))
                 a, b = codec.to_python(codec.decode(raw[i : i + 2]))
@@ -335,14 +348,15 @@ class SortedSet:
         i = operator.index(index)
         if not self:
             raise IndexError("pop from an empty SortedSet")
+        like = 0 if self._like is None else self._like()
         try:
             try:
-                key = self._k.delete_at(self._addr, 0, i)
+                key = self._k.delete_at(self._addr, like, i)
             except SetBusy:
-                key = self._held_call(self._k.delete_at, 0, i)
+                key = self._held_call(self._k.delete_at, like, i)
         except OverflowError:  # an index beyond int64 cannot be in range
             raise IndexError("pop index out of range") from None
-        return key if self._out is None else self._out(key)
+        return key if self._out is None else self._out(key if self._like is None else like)
 
     def clear(self) -> None:
         """Remove every key, giving back the memory."""
@@ -511,13 +525,14 @@ class SortedSet:
         (1, 5, array([3, 5]))
         """
         if type(index) is int:
+            like = 0 if self._like is None else self._like()
             try:
-                key = self._k.getitem(self._addr, 0, index)
+                key = self._k.getitem(self._addr, like, index)
             except SetBusy:
-                key = self._held_call(self._k.getitem, 0, index)
+                key = self._held_call(self._k.getitem, like, index)
             except OverflowError:
                 raise IndexError("SortedSet index out of range") from None
-            return key if self._out is None else self._out(key)
+            return key if self._out is None else self._out(key if self._like is None else like)
         if isinstance(index, slice):
             return self._slice(index)
         try:
@@ -587,7 +602,12 @@ class SortedSet:
         Like NumPy, a scalar query gives a scalar answer (the callers index the
         reshaped result with ``[()]``).  Queries follow the batch input rules: a
         value the dtype cannot hold raises rather than answering False.
+        Structured keys given as Python tuples are a 1-D list of keys (NumPy
+        would read a list of tuples as a 2-D array).
         """
+        if self._dtype.names is not None and not isinstance(keys, np.ndarray):
+            raw = self._batch(keys)
+            return raw, raw.shape
         shape = np.shape(keys)
         if len(shape) != 1:
             keys = np.reshape(np.asarray(keys), -1)
@@ -598,8 +618,8 @@ class SortedSet:
         ranks = np.empty(len(queries), dtype=np.int64)
         found = np.empty(len(queries), dtype=np.bool_)
         if len(queries) * SWEEP_RATIO >= self._store.nchunks and len(queries) > 1:
-            perm = np.argsort(queries, kind="stable")
-            ordered = queries[perm]
+            perm = argsort_keys(queries)
+            ordered = take_keys(queries, perm)
             with self._held:
                 self._k.rank_sorted(self._addr, ordered, perm, right, ranks, found)
         else:
@@ -703,8 +723,9 @@ class SortedSet:
             i = self._k.bisect(self._addr | OWNER, k, right) + step
             if i < 0 or i >= len(self):
                 return None
-            value = self._k.getitem(self._addr | OWNER, 0, i)
-        return value if self._out is None else self._out(value)
+            like = 0 if self._like is None else self._like()
+            value = self._k.getitem(self._addr | OWNER, like, i)
+        return value if self._out is None else self._out(value if self._like is None else like)
 
     bisect = bisect_right
 
@@ -1029,10 +1050,11 @@ class SortedSet:
                 head = ", ".join(map(repr, show(self._gather(0, 5))))
                 tail = ", ".join(map(repr, show(self._gather(n - 3, 3))))
                 body = f"{head}, ..., {tail}"
-        return f"SortedSet([{body}], dtype={self._dtype.name}, len={n})"
+        name = self._dtype.name if self._dtype.names is None else str(self._dtype)
+        return f"SortedSet([{body}], dtype={name}, len={n})"
 
     def __reduce__(self):
-        return (_rebuild, (self._dtype.str, self.chunk_size, self.to_numpy()))
+        return (_rebuild, (self._dtype, self.chunk_size, self.to_numpy()))
 
     # ---------------------------------------------------------- persistence
 
@@ -1133,11 +1155,11 @@ class SortedSet:
         mask = np.arange(chunk)[None, :] < counts[:, None]
         flat = rows[mask]  # row-major: chunks in position order, each in offset order
         assert len(flat) == size
-        assert (flat[1:] > flat[:-1]).all(), "keys are not strictly increasing across and within chunks"
+        assert increasing(flat).all(), "keys are not strictly increasing across and within chunks"
         last = rows[np.arange(nchunks), counts - 1]
         assert np.array_equal(st.fences[:nchunks], last), "a fence is not its chunk's last key"
 
 
-def _rebuild(dtype: str, chunk: int, keys: np.ndarray) -> SortedSet:
+def _rebuild(dtype, chunk: int, keys: np.ndarray) -> SortedSet:
     """Unpickle: the keys are trusted only after the same checks as from_sorted."""
     return SortedSet.from_sorted(keys, dtype=np.dtype(dtype), chunk_size=chunk)
