@@ -184,6 +184,14 @@ def test_rejections_name_the_key_and_leave_the_set_unchanged():
         "ab" in b
 
 
+def test_raw_u_arrays_must_hold_code_points():
+    u = SortedSet(["a"], dtype="U2")
+    forged = np.frombuffer(np.array([0x110000, 0], dtype=np.uint32).tobytes(), dtype="U2")
+    with pytest.raises(ValueError, match="not a Unicode code point"):
+        u.add_many(forged)
+    assert list(u) == ["a"]
+
+
 def test_structured_arrays_of_other_field_types_convert_exactly():
     m = SortedSet(dtype=MEMBER)
     other = np.array([(3, b"short", 7)], dtype=[("g", "i4"), ("n", "S32"), ("i", "i8")])

@@ -112,6 +112,46 @@ def _merge_chunk(merged, n, keys, row, c, batch, i, j, out, written, emitted):
 
 
 @helper
+def _merge_in_row(keys, row, c, batch, i, j, out, written, emitted, scratch):
+    """Merge ``batch[i:j]`` into chunk ``row`` (``c`` keys, room for ``c + j - i``) in place.
+
+    Works from the back, so no key is moved twice and nothing is copied
+    through a buffer: half the memory traffic of merging into ``merged`` and
+    copying back.  Writes never overtake reads (the write slot stays at or
+    right of the next unread key).  Keys already present leave a gap at the
+    front, closed by one shift at the end.  Returns ``(n, written)`` like
+    :func:`_merge_chunk`; ``scratch`` holds at least ``j - i`` ints.
+    """
+    w = c + (j - i) - 1  # next slot to write, from the back
+    t = c - 1  # next chunk key to read
+    b = j - 1  # next batch key to read
+    found = 0
+    while b >= i:
+        x = batch[b]
+        while t >= 0 and x < keys[row, t]:  # chunk keys above x move up
+            keys[row, w] = keys[row, t]
+            w -= 1
+            t -= 1
+        if t >= 0 and not keys[row, t] < x:  # present already: keep one, report nothing
+            keys[row, w] = keys[row, t]
+            t -= 1
+        else:
+            keys[row, w] = x
+            scratch[found] = w
+            found += 1
+        w -= 1
+        b -= 1
+    gap = w - t  # keys that were present: empty slots between the untouched front and the merged back
+    n = c + (j - i) - gap
+    if gap > 0:
+        for k in range(t + 1, n):
+            keys[row, k] = keys[row, k + gap]
+    for f in range(found):  # positions were found descending; report them ascending
+        out[written + f] = emitted + scratch[found - 1 - f] - gap
+    return n, written + found
+
+
+@helper
 def _commit(h, tree, order, counts, fences, new_order, new_counts, new_fences, q, added):
     """Install ``q`` rewritten positions and ``added`` new keys."""
     for p in range(q):
@@ -157,6 +197,7 @@ def merge_add(address, batch, out):
     new_counts = np.empty(cap, dtype=np.int64)
     new_fences = np.empty(cap, dtype=fences.dtype)
     merged = np.empty(2 * chunk + m, dtype=batch.dtype)
+    scratch = np.empty(chunk, dtype=np.int64)
     q = 0  # new positions written
     free_row = nchunks
     emitted = 0  # keys of the new set before merged[0]: a key at merged[n] has index emitted + n
@@ -191,6 +232,16 @@ def merge_add(address, batch, out):
                 q += 1
             _commit(h, tree, order, counts, fences, new_order, new_counts, new_fences, q, written)
             return i, written, short
+        if not pair and upper <= chunk:  # fits in its own row: merge there
+            n, written = _merge_in_row(keys, row, c, batch, i, j, out, written, emitted, scratch)
+            i = j
+            new_order[q] = row
+            new_counts[q] = n
+            new_fences[q] = keys[row, n - 1]
+            q += 1
+            emitted += n
+            p += 1
+            continue
         n, written = _merge_chunk(merged, 0, keys, row, c, batch, i, j, out, written, emitted)
         if pair:
             n, written = _merge_chunk(merged, n, keys, order[p + 1], counts[p + 1], batch, j, j2, out, written, emitted)
@@ -514,3 +565,19 @@ def settle_ties(raw, perm, packed, shift):
                 width *= 2
         s = e
     return 0
+
+
+@batch_kernel
+def gather_sorted(raw, perm, out, unique):
+    """``out[:n] = raw[perm]``, skipping repeats when ``unique``; returns ``n``.
+
+    One pass instead of NumPy's take, compare and take again (records are
+    ~10x slower to fancy-index than words, and there is no record ``!=``).
+    """
+    n = 0
+    for i in range(perm.shape[0]):
+        if unique and n > 0 and out[n - 1] == raw[perm[i]]:
+            continue
+        out[n] = raw[perm[i]]
+        n += 1
+    return n

@@ -1,11 +1,12 @@
 """The member-list demo behind ``python -m jitset demo``.
 
-A Discord-style guild: members sorted by (presence group, member id), packed
-into one int64 (group in the top byte).  Presence changes stream in ticks;
-each tick is one :meth:`SortedSet.replace_many`, and the indices it returns,
-with the keys now at the inserted rows, are all a client needs to keep its
-copy of the list in sync.  The simulated client applies them with NumPy and
-is compared with the set at the end.
+A Discord-style guild: members sorted by (presence group, display name,
+member id), a structured key like the tuples Discord's ``sorted_set_nif``
+sorts.  Presence changes stream in ticks; each tick is one
+:meth:`SortedSet.replace_many`, and the indices it returns, with the keys
+now at the inserted rows, are all a client needs to keep its copy of the
+list in sync.  The simulated client applies them with NumPy and is compared
+with the set at the end.
 """
 
 from __future__ import annotations
@@ -16,12 +17,25 @@ import tracemalloc
 
 import numpy as np
 
-GROUP_SHIFT = 56  # member ids below 2**56, presence group above
+#: The sort key of a member: presence group first, then name, then id (names repeat).
+MEMBER = np.dtype([("group", "u1"), ("name", "S16"), ("id", "u8")])
 GROUPS = 4  # online, idle, do-not-disturb, offline
 
 
-def _pack(group: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    return (group.astype(np.int64) << GROUP_SHIFT) | ids
+def _names(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Random lowercase display names of 3 to 16 letters."""
+    letters = rng.integers(ord("a"), ord("z") + 1, size=(n, 16), dtype=np.uint8)
+    lengths = rng.integers(3, 17, size=n)
+    letters[np.arange(16)[None, :] >= lengths[:, None]] = 0  # NUL padding: shorter names
+    return letters.view("S16").reshape(n)
+
+
+def _keys(group: np.ndarray, names: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    keys = np.empty(len(ids), dtype=MEMBER)
+    keys["group"] = group
+    keys["name"] = names
+    keys["id"] = ids
+    return keys
 
 
 def _percentiles(ticks: list[float]) -> tuple[float, float]:
@@ -42,7 +56,8 @@ def run(members: int = 1_000_000, changes: int = 1_000_000, tick: int = 10_000, 
     from jitset import SortedSet
 
     rng = np.random.default_rng(seed)
-    ids = rng.choice(2**40, size=members, replace=False).astype(np.int64)
+    ids = rng.choice(2**40, size=members, replace=False).astype(np.uint64)
+    names = _names(rng, members)
     group = rng.integers(0, GROUPS, size=members)
     # the stream: which members change in each tick, and to which group
     n_ticks = max(1, changes // tick)
@@ -50,13 +65,13 @@ def run(members: int = 1_000_000, changes: int = 1_000_000, tick: int = 10_000, 
     to = [rng.integers(0, GROUPS, size=tick) for _ in range(n_ticks)]
 
     t0 = time.perf_counter()
-    warm = SortedSet([1, 2, 3])  # load the compiled kernels before timing anything
-    warm.replace_many([1], [4])
+    warm = SortedSet(_keys(np.arange(3), names[:3], ids[:3]))  # load the compiled kernels before timing anything
+    warm.replace_many(warm.to_numpy()[:1], _keys(np.array([3]), names[:1], ids[:1]))
     warm.take([0])
     print(f"kernels loaded in {time.perf_counter() - t0:.2f} s", file=out)
 
     t0 = time.perf_counter()
-    s = SortedSet(_pack(group, ids))
+    s = SortedSet(_keys(group, names, ids))
     build = time.perf_counter() - t0
     print(f"guild of {len(s):,} members built in {build * 1e3:.0f} ms; "
           f"{s.nbytes / len(s):.1f} bytes per member", file=out)
@@ -66,9 +81,9 @@ def run(members: int = 1_000_000, changes: int = 1_000_000, tick: int = 10_000, 
     ticks = []
     for t in range(n_ticks):
         m = who[t]
-        old = _pack(g[m], ids[m])
+        old = _keys(g[m], names[m], ids[m])
         g[m] = to[t]
-        new = _pack(g[m], ids[m])
+        new = _keys(g[m], names[m], ids[m])
         start = time.perf_counter()
         removed, inserted = s.replace_many(old, new)
         message = s.take(inserted)  # the keys at the inserted rows, sent with the rows
@@ -83,29 +98,29 @@ def run(members: int = 1_000_000, changes: int = 1_000_000, tick: int = 10_000, 
     print(f"jitset: {events:,} presence changes in {n_ticks} ticks of {tick:,}: "
           f"{events / total:,.0f} events/s, per tick p50 {p50:.1f} ms, p99 {p99:.1f} ms", file=out)
     print(f"client list rebuilt from the reported indices matches the set: {'yes' if in_sync else 'NO'}", file=out)
-    _peer(ids, group, who, to, min(peer_ticks, n_ticks), events / total, out)
+    _peer(ids, names, group, who, to, min(peer_ticks, n_ticks), events / total, out)
     return 0 if in_sync else 1
 
 
-def _peer(ids, group, who, to, n_ticks, jitset_rate, out) -> None:
-    """The same stream through sortedcontainers.SortedSet, asking each change's rows."""
+def _peer(ids, names, group, who, to, n_ticks, jitset_rate, out) -> None:
+    """The same stream through sortedcontainers.SortedSet of (group, name, id) tuples, asking each change's rows."""
     try:
         from sortedcontainers import SortedSet as PeerSet
     except ImportError:
         print("sortedcontainers is not installed: peer comparison skipped (pip install 'jitset[bench]')", file=out)
         return
-    packed = _pack(group, ids)
+    keys = _keys(group, names, ids)
     tracemalloc.start()
-    peer = PeerSet(packed.tolist())  # counts the int objects it keeps, not just its lists
+    peer = PeerSet(keys.tolist())  # counts the (int, bytes, int) tuples it keeps, not just its lists
     size, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     g = group.copy()
     ticks = []
     for t in range(n_ticks):
         m = who[t]
-        old = _pack(g[m], ids[m]).tolist()
+        old = _keys(g[m], names[m], ids[m]).tolist()
         g[m] = to[t]
-        new = _pack(g[m], ids[m]).tolist()
+        new = _keys(g[m], names[m], ids[m]).tolist()
         start = time.perf_counter()
         # sortedcontainers does not report rows: ask for them, as a server would
         removed = []
@@ -121,5 +136,5 @@ def _peer(ids, group, who, to, n_ticks, jitset_rate, out) -> None:
     p50, p99 = _percentiles(ticks)
     rate = events / sum(ticks)
     print(f"sortedcontainers.SortedSet, first {n_ticks} ticks of the same stream: {rate:,.0f} events/s, "
-          f"per tick p50 {p50:.1f} ms, p99 {p99:.1f} ms; {size / len(packed):.1f} bytes per member", file=out)
+          f"per tick p50 {p50:.1f} ms, p99 {p99:.1f} ms; {size / len(keys):.1f} bytes per member", file=out)
     print(f"jitset is {jitset_rate / rate:.0f}x the events/s of sortedcontainers here", file=out)

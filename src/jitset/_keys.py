@@ -168,9 +168,9 @@ def sort_keys(values: np.ndarray) -> np.ndarray:
     """Storage keys, ascending (repeats kept)."""
     if values.dtype.names is None:
         return np.sort(values)
-    from jitset._normalized import argsort_words, take_words
+    from jitset._normalized import argsort_words, gather_words
 
-    return take_words(values, argsort_words(values))
+    return gather_words(values, argsort_words(values))
 
 
 def argsort_keys(values: np.ndarray) -> np.ndarray:
@@ -186,9 +186,9 @@ def take_keys(values: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """``values[indices]`` for storage keys of any kind."""
     if values.dtype.names is None:
         return values[indices]
-    from jitset._normalized import take_words
+    from jitset._normalized import gather_words
 
-    return take_words(values, indices)
+    return gather_words(values, indices)
 
 
 def increasing(values: np.ndarray) -> np.ndarray:
@@ -204,11 +204,11 @@ def sort_unique(values: np.ndarray) -> np.ndarray:
     """Sorted distinct keys; ``np.unique`` hashes in NumPy 2.x and is ~10x slower than this."""
     if len(values) < 2:
         return values.copy()
-    s = sort_keys(values)
-    if s.dtype.names is not None:
-        from jitset._normalized import distinct_words, take_words
+    if values.dtype.names is not None:
+        from jitset._normalized import argsort_words, gather_words
 
-        return take_words(s, np.flatnonzero(distinct_words(s)))
+        return gather_words(values, argsort_words(values), unique=True)
+    s = np.sort(values)
     keep = np.empty(len(s), dtype=bool)
     keep[0] = True
     np.not_equal(s[1:], s[:-1], out=keep[1:])

@@ -125,7 +125,15 @@ class _TextField:
             bad = lengths > self.chars
             if bad.any():
                 self._too_long(arr.reshape(-1)[_first_index(bad.reshape(-1))])
-        return np.ascontiguousarray(arr, dtype=self.dtype)
+        arr = np.ascontiguousarray(arr, dtype=self.dtype)
+        if self.kind == "U" and arr.size:
+            # NumPy holds any 32-bit value in a U array (from raw bytes); only
+            # Unicode's 21 bits fit the 3-byte encoding, and only they are str
+            bad = arr.view(np.uint32).reshape(len(arr), -1) > 0x10FFFF
+            if bad.any():
+                row = _first_index(bad.any(axis=1))
+                raise ValueError(f"the key at position {row} holds a value that is not a Unicode code point")
+        return arr
 
     def to_bytes(self, storage: np.ndarray) -> np.ndarray:
         if self.kind == "S":
@@ -287,10 +295,6 @@ def _words(raw: np.ndarray) -> np.ndarray:
     return raw.view(np.uint64).reshape(len(raw), raw.dtype.itemsize // 8)
 
 
-def _as_records(words: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    return np.ascontiguousarray(words).view(dtype).reshape(-1)
-
-
 def argsort_words(raw: np.ndarray) -> np.ndarray:
     """``np.argsort(raw, kind="stable")`` for a record array of words.
 
@@ -310,18 +314,11 @@ def argsort_words(raw: np.ndarray) -> np.ndarray:
     return perm
 
 
-def take_words(raw: np.ndarray, indices: np.ndarray) -> np.ndarray:
-    """``raw[indices]``: NumPy's fancy indexing of records is ~10x slower than ``take`` on words."""
-    return _as_records(np.take(_words(raw), indices, axis=0), raw.dtype)
-
-
-def distinct_words(ordered: np.ndarray) -> np.ndarray:
-    """Mask of the rows of an ascending record array that differ from the previous row."""
-    w = _words(ordered)
-    keep = np.ones(len(w), dtype=bool)
-    if len(w) > 1:
-        np.any(w[1:] != w[:-1], axis=1, out=keep[1:])
-    return keep
+def gather_words(raw: np.ndarray, perm: np.ndarray, unique: bool = False) -> np.ndarray:
+    """``raw[perm]`` (without the rows equal to their predecessor when ``unique``), in one kernel pass."""
+    out = np.empty(len(perm), dtype=raw.dtype)
+    n = entry_points(raw.dtype).gather_sorted(raw, np.ascontiguousarray(perm, dtype=np.int64), out, unique)
+    return out[:n]
 
 
 def increasing_words(raw: np.ndarray) -> np.ndarray:
