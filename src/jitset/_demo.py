@@ -22,6 +22,11 @@ MEMBER = np.dtype([("group", "u1"), ("name", "S16"), ("id", "u8")])
 GROUPS = 4  # online, idle, do-not-disturb, offline
 
 
+def random_members(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` random member keys (``MEMBER`` dtype): any group, random names, random 63-bit ids."""
+    return _keys(rng.integers(0, GROUPS, size=n), _names(rng, n), rng.integers(0, 2**63, size=n, dtype=np.uint64))
+
+
 def _names(rng: np.random.Generator, n: int) -> np.ndarray:
     """Random lowercase display names of 3 to 16 letters."""
     letters = rng.integers(ord("a"), ord("z") + 1, size=(n, 16), dtype=np.uint8)
