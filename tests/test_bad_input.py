@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from jitset import SortedSet
 
 CLEAR = (TypeError, ValueError, OverflowError, IndexError, KeyError, NotImplementedError)
+MEMBER = np.dtype([("group", "u1"), ("name", "S16"), ("id", "u8")])
 
 
 class LyingArray:
@@ -38,13 +39,15 @@ class LyingArray:
 BAD_SCALARS = st.sampled_from(
     [None, "a", b"x", 3.5, float("nan"), float("inf"), -1, 2**64, -(2**63) - 1, 2**200, [1], (1, 2), {1: 2},
      np.datetime64("NaT"), np.datetime64("2020-01-01"), np.timedelta64(1, "s"), 1j, object(), np.float64(2.5),
-     np.array([1, 2]), np.array(5.5)]
+     np.array([1, 2]), np.array(5.5), b"far too long for the widths here", "far too long as well", (1, b"x", -1),
+     (1, b"x" * 20, 1), (300, b"x", 1), (1.5, b"x", 1), (1, "x", 1), (1, b"x"), np.array([b"x"])]
 )
 BAD_BATCHES = st.sampled_from(
     [None, 5, "abc", [1.5], [1, "a"], [[1, 2], [3, 4]], np.zeros((2, 2)), np.array(3.5), [2**64], [-1],
      [float("nan")], np.array([1, 2], dtype=object)[:1] * 2.5, LyingArray(np.zeros((2, 2))),
      LyingArray(np.array(["x", "y"])), LyingArray(ValueError("lying")), LyingArray(np.array([1.5, 2.5])),
-     np.array(["2020-01-01"], dtype="datetime64[D]"), [None, 1]]
+     np.array(["2020-01-01"], dtype="datetime64[D]"), [None, 1], [b"x" * 40], ["x" * 40], [(1, b"x")],
+     [(1, b"x", 1), 5], np.zeros(2, dtype=[("a", "u1")]), np.array([b"x" * 40]), b"xy", "xy"]
 )
 BAD_INDICES = st.sampled_from([None, "0", 1.5, 2**70, -(2**70), [0.5], np.array([1.5]), 10**6, -(10**6), [10**6]])
 
@@ -55,7 +58,13 @@ def _sets():
         SortedSet(range(-20, 20, 3), dtype=np.int64, chunk_size=4),
         SortedSet([-1.5, 0.0, 2.25], chunk_size=4),
         SortedSet(np.array(["2020-01-01", "2021-06-01"], dtype="datetime64[s]")),
+        SortedSet([b"", b"a", b"xy"], dtype="S5", chunk_size=4),
+        SortedSet(["", "é", "xy"], dtype="U3", chunk_size=4),
+        SortedSet([(0, b"a", 1), (2, b"", 5)], dtype=MEMBER, chunk_size=4),
     ]
+
+
+N_SETS = len(_sets())
 
 
 SCALAR_METHODS = ["add", "discard", "remove", "index", "bisect_left", "bisect_right", "floor", "ceiling", "lower",
@@ -83,7 +92,7 @@ def _call_and_check(s, method, *args):
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
-@given(key=BAD_SCALARS, method=st.sampled_from(SCALAR_METHODS), which=st.integers(0, 3))
+@given(key=BAD_SCALARS, method=st.sampled_from(SCALAR_METHODS), which=st.integers(0, N_SETS - 1))
 def test_bad_scalar_keys(key, method, which):
     s = _sets()[which]
     accepted = _call_and_check(s, method, key)
@@ -95,7 +104,7 @@ def test_bad_scalar_keys(key, method, which):
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
-@given(keys=BAD_BATCHES, method=st.sampled_from(BATCH_METHODS), which=st.integers(0, 3))
+@given(keys=BAD_BATCHES, method=st.sampled_from(BATCH_METHODS), which=st.integers(0, N_SETS - 1))
 def test_bad_batches(keys, method, which):
     s = _sets()[which]
     before = s.to_numpy()
@@ -111,7 +120,7 @@ def test_bad_batches(keys, method, which):
 
 
 @settings(max_examples=100)
-@given(index=BAD_INDICES, which=st.integers(0, 3))
+@given(index=BAD_INDICES, which=st.integers(0, N_SETS - 1))
 def test_bad_indices(index, which):
     s = _sets()[which]
     for method in ("pop", "__getitem__", "take"):

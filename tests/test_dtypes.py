@@ -136,6 +136,50 @@ def make_machine(name: str, chunk_size, spec=None):
                 idx = list(range(-len(self.model), len(self.model)))
                 assert self.values(self.s.take(idx)) == [self.model[i] for i in idx]
 
+        @rule(lo=keys, hi=keys, other=batch)
+        def ranges_and_algebra(self, lo, hi, other):
+            a, b = sorted([value(lo), value(hi)])
+            lo, hi = (lo, hi) if value(lo) <= value(hi) else (hi, lo)
+            assert self.values(self.s.irange(lo, hi)) == [m for m in self.model if a <= m <= b]
+            assert self.values(self.s.irange(lo, hi, inclusive=(False, False), reverse=True)) == [
+                m for m in self.model[::-1] if a < m < b
+            ]
+            for name, expected in (("ceiling", [m for m in self.model if m >= a][:1]),
+                                   ("higher", [m for m in self.model if m > a][:1]),
+                                   ("lower", [m for m in self.model if m < a][-1:])):
+                got = getattr(self.s, name)(lo)
+                assert (got is None and not expected) or [value(got)] == expected
+            arr = np.array(other, dtype=dtype)
+            theirs = {value(k) for k in other}
+            ours = set(self.model)
+            assert self.values((self.s | arr).to_numpy()) == sorted(ours | theirs)
+            assert self.values((self.s & arr).to_numpy()) == sorted(ours & theirs)
+            assert self.values((self.s - arr).to_numpy()) == sorted(ours - theirs)
+            assert self.values((self.s ^ arr).to_numpy()) == sorted(ours ^ theirs)
+            assert self.s.index_many(arr).tolist() == [self.model.index(value(k)) if value(k) in ours else -1
+                                                       for k in other]
+            assert self.values(self.s[1::2]) == self.model[1::2]
+            if self.model:
+                assert value(self.s.min()) == self.model[0] and value(self.s.max()) == self.model[-1]
+
+        @rule(old=batch, key=keys, data=st.data())
+        def removals(self, old, key, data):
+            before = self.model
+            gone = sorted({value(k) for k in old} & set(before))
+            removed = self.s.discard_many(np.array(old, dtype=dtype))
+            assert removed.tolist() == [before.index(v) for v in gone]
+            self.model = [m for m in before if m not in set(gone)]
+            if self.model:
+                i = data.draw(st.integers(-len(self.model), len(self.model) - 1))
+                assert value(self.s.pop(i)) == self.model.pop(i)
+            if self.model:
+                old_key = self.s[0]
+                v_old, v_new = value(old_key), value(key)
+                at, to = self.s.replace(old_key, key)
+                assert at == 0
+                self.model = sorted((set(self.model) - {v_old}) | {v_new})
+                assert to == self.model.index(v_new)
+
         @rule()
         def whole(self):
             assert [value(x) for x in self.s] == self.model

@@ -91,7 +91,12 @@ def _first(values: np.ndarray, bad: np.ndarray):
 
 
 def _materialize(values):
-    """Arrays, array-likes, lists, tuples and ranges as they are; other iterables as a list."""
+    """Arrays, array-likes, lists, tuples and ranges as they are; other iterables as a list.
+
+    A lone ``str`` or ``bytes`` is one key, not a batch of characters: refused.
+    """
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"keys must be an iterable or array of keys, not a single {type(values).__name__} {values!r}")
     if isinstance(values, (np.ndarray, list, tuple, range)) or hasattr(values, "__array__"):
         return values
     try:
