@@ -18,10 +18,12 @@ def test_docstring_examples():
         assert result.attempted > 0 and result.failed == 0, (module.__name__, result)
 
 
-def test_readme_usage_example():
+def test_readme_usage_examples():
     text = README.read_text()
-    block = re.search(r"## Usage\s+```python\n(.*?)```", text, re.S).group(1)
-    test = doctest.DocTestParser().get_doctest(block, {}, "README", str(README), 0)
+    usage = re.search(r"## Usage\n(.*?)\n## ", text, re.S).group(1)
+    blocks = re.findall(r"```python\n(.*?)```", usage, re.S)
+    assert len(blocks) >= 2
+    test = doctest.DocTestParser().get_doctest("".join(blocks), {}, "README", str(README), 0)
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.failures == 0 and runner.tries > 0

@@ -37,7 +37,7 @@ import functools
 
 import numpy as np
 
-from jitset._keys import _Codec, _NonIntCodec, _materialize, _require_1d, codec_for, resolve_dtype
+from jitset._keys import _NonIntCodec, _materialize, _require_1d, codec_for, resolve_dtype
 from jitset._plumbing import entry_points, word_dtype
 
 #: Widest normalized key accepted (bytes); wider keys would make every compare
@@ -45,6 +45,7 @@ from jitset._plumbing import entry_points, word_dtype
 MAX_KEY_BYTES = 512
 
 _BE64 = np.dtype(">u8")
+_str_len = getattr(np, "strings", np.char).str_len  # np.strings is NumPy >= 2; np.char before
 
 
 def _first_index(bad: np.ndarray) -> int:
@@ -121,7 +122,7 @@ class _TextField:
                     self._too_long(value)
             return np.array(items, dtype=self.dtype).reshape(-1)
         if arr.dtype.itemsize > self.dtype.itemsize:
-            lengths = np.strings.str_len(arr)
+            lengths = _str_len(arr)
             bad = lengths > self.chars
             if bad.any():
                 self._too_long(arr.reshape(-1)[_first_index(bad.reshape(-1))])
@@ -166,11 +167,6 @@ def _field(dtype: np.dtype, where: str):
     if dtype.kind == "V":
         raise NotImplementedError(f"{where}: raw void fields have no order; use S<n> for raw bytes")
     return _NumberField(dtype)
-
-
-def is_wide(dtype: np.dtype) -> bool:
-    """Whether keys of ``dtype`` go through a :class:`WideCodec` (bytes, str, structured)."""
-    return dtype.kind in "SU" or dtype.names is not None
 
 
 def check_wide(dtype: np.dtype) -> np.dtype:

@@ -128,8 +128,9 @@ class SortedSet:
     Every mutation reports the index it affected: :meth:`add` returns the
     key's index after the call, :meth:`discard` the index it had before.
     Scalar results are Python objects (like ``ndarray.item()``: ints, floats,
-    bools; NumPy scalars for datetimes, which Python's datetime would round);
-    ranges and slices come back as NumPy arrays of the set's dtype.
+    bools, bytes, str, tuples for structured keys; NumPy scalars for
+    datetimes, which Python's datetime would round); ranges and slices come
+    back as NumPy arrays of the set's dtype.
 
     Parameters
     ----------
@@ -138,8 +139,11 @@ class SortedSet:
     dtype : dtype-like, optional
         Key dtype: int8..int64, uint8..uint64, float32, float64 (IEEE order;
         -0.0 is stored as 0.0, NaN rejected), bool, datetime64[unit] and
-        timedelta64[unit] (NaT rejected).  By default the dtype of ``values``
-        when it is one of these (Python ints give int64), else int64.
+        timedelta64[unit] (NaT rejected), fixed-width bytes ``S<n>`` and
+        strings ``U<n>`` (longer values rejected, not truncated), and
+        structured dtypes of those fields, ordered field by field (keys given
+        as tuples).  By default the dtype of ``values`` when it is one of these
+        (Python ints give int64, bytes ``S<n>``, str ``U<n>``), else int64.
     capacity : int, optional
         Number of keys to preallocate room for.
     chunk_size : int, optional
@@ -167,6 +171,8 @@ class SortedSet:
     3
     >>> s[-1], len(s), 20 in s
     (20, 3, True)
+    >>> SortedSet([(2, b"ann"), (1, b"zed")], dtype=[("group", "u1"), ("name", "S8")])[0]
+    (1, b'zed')
     """
 
     __slots__ = ("_store", "_addr", "_k", "_lo", "_hi", "_codec", "_out", "_like", "_dtype", "_held", "__weakref__")
