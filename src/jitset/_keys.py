@@ -234,17 +234,23 @@ class _Codec:
     #: dtype cannot hold (3.5 in an int set) and raises TypeError for the rest.
     _numbers: tuple = (numbers.Number, np.generic)
 
-    def fits(self, key) -> bool:
-        """Whether ``key`` would be accepted (``in`` answers False instead of raising)."""
+    def key_if_fits(self, key):
+        """``self.key(key)``, or None for a value the dtype cannot hold (``in`` answers False).
+
+        A value of the wrong kind altogether (a str for an int set) still raises TypeError.
+        """
         try:
-            self.key(key)
+            return self.key(key)
         except (OverflowError, ValueError):
-            return False
+            return None
         except TypeError:
             if isinstance(key, self._numbers):
-                return False  # a number, just not one this set can hold
+                return None  # a number, just not one this set can hold
             raise
-        return True
+
+    def fits(self, key) -> bool:
+        """Whether ``key`` would be accepted."""
+        return self.key_if_fits(key) is not None
 
     def to_python(self, block: np.ndarray) -> list:
         return block.tolist()

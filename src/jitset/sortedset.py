@@ -507,9 +507,9 @@ class SortedSet:
     def __contains__(self, key) -> bool:
         """``key in s``: O(log n).  Numbers the dtype cannot hold are simply absent."""
         if type(key) is not int or not self._lo <= key <= self._hi:
-            if not self._codec.fits(key):
+            key = self._codec.key_if_fits(key)
+            if key is None:
                 return False
-            key = self._codec.key(key)
         try:
             return self._k.contains(self._addr, key)
         except SetBusy:
