@@ -179,9 +179,13 @@ def sort_keys(values: np.ndarray) -> np.ndarray:
 
 
 def argsort_keys(values: np.ndarray) -> np.ndarray:
-    """``np.argsort(values, kind="stable")`` for storage keys of any kind."""
+    """An ascending order of storage keys of any kind; equal keys in any order.
+
+    Not stable on purpose: queries only need equal keys side by side, and
+    NumPy's default argsort is ~2.5x faster than its stable one on int64.
+    """
     if values.dtype.names is None:
-        return np.argsort(values, kind="stable")
+        return np.argsort(values)
     from jitset._normalized import argsort_words
 
     return argsort_words(values)

@@ -346,7 +346,7 @@ def _words(raw: np.ndarray) -> np.ndarray:
 
 
 def argsort_words(raw: np.ndarray) -> np.ndarray:
-    """``np.argsort(raw, kind="stable")`` for a record array of words.
+    """``np.argsort(raw, kind="stable")`` for a record array of words (lexicographic).
 
     The first word's high bits and the row number are packed into one uint64
     and sorted by NumPy's SIMD sort; rows whose high bits tie are then
