@@ -568,16 +568,15 @@ def settle_ties(raw, perm, packed, shift):
 
 
 @batch_kernel
-def gather_sorted(raw, perm, out, unique):
-    """``out[:n] = raw[perm]``, skipping repeats when ``unique``; returns ``n``.
+def drop_repeats(ordered):
+    """Compact ascending ``ordered`` in place, keeping one of each run of equal keys; returns the count.
 
-    One pass instead of NumPy's take, compare and take again (records are
-    ~10x slower to fancy-index than words, and there is no record ``!=``).
+    For records of words, where NumPy has no fast ``!=`` (one compare per field).
     """
-    n = 0
-    for i in range(perm.shape[0]):
-        if unique and n > 0 and out[n - 1] == raw[perm[i]]:
-            continue
-        out[n] = raw[perm[i]]
-        n += 1
+    m = ordered.shape[0]
+    n = min(m, 1)
+    for i in range(1, m):
+        if ordered[i] != ordered[n - 1]:
+            ordered[n] = ordered[i]
+            n += 1
     return n

@@ -173,9 +173,9 @@ def sort_keys(values: np.ndarray) -> np.ndarray:
     """Storage keys, ascending (repeats kept)."""
     if values.dtype.names is None:
         return np.sort(values)
-    from jitset._normalized import argsort_words, gather_words
+    from jitset._normalized import argsort_words, take_words
 
-    return gather_words(values, argsort_words(values))
+    return take_words(values, argsort_words(values))
 
 
 def argsort_keys(values: np.ndarray) -> np.ndarray:
@@ -195,9 +195,9 @@ def take_keys(values: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """``values[indices]`` for storage keys of any kind."""
     if values.dtype.names is None:
         return values[indices]
-    from jitset._normalized import gather_words
+    from jitset._normalized import take_words
 
-    return gather_words(values, indices)
+    return take_words(values, indices)
 
 
 def increasing(values: np.ndarray) -> np.ndarray:
@@ -214,9 +214,9 @@ def sort_unique(values: np.ndarray) -> np.ndarray:
     if len(values) < 2:
         return values.copy()
     if values.dtype.names is not None:
-        from jitset._normalized import argsort_words, gather_words
+        from jitset._normalized import sort_unique_words
 
-        return gather_words(values, argsort_words(values), unique=True)
+        return sort_unique_words(values)
     s = np.sort(values)
     keep = np.empty(len(s), dtype=bool)
     keep[0] = True

@@ -70,14 +70,18 @@ class _NumberField:
     def storage(self, values) -> np.ndarray:
         return self.codec.keys(values)
 
-    def to_bytes(self, storage: np.ndarray) -> np.ndarray:
-        u = storage.view(self._unsigned)
-        if self._flip is not None:
-            u = u ^ self._flip
-        return u.astype(self._big).view(np.uint8).reshape(-1, self.width)
+    @property
+    def layout(self) -> np.dtype:
+        """The field's dtype inside a normalized key: big-endian unsigned."""
+        return self._big
 
-    def from_bytes(self, raw: np.ndarray) -> np.ndarray:
-        u = raw.view(self._big).reshape(-1).astype(self._unsigned)
+    def to_layout(self, storage: np.ndarray) -> np.ndarray:
+        """Values to assign to the layout field (NumPy swaps the bytes while assigning)."""
+        u = storage.view(self._unsigned)
+        return u ^ self._flip if self._flip is not None else u
+
+    def from_layout(self, column: np.ndarray) -> np.ndarray:
+        u = column.astype(self._unsigned)
         if self._flip is not None:
             u ^= self._flip
         return self.codec.decode(u.view(self.codec.storage))
@@ -154,9 +158,14 @@ class _TextField:
                 raise ValueError(f"the key at position {row} holds a value that is not a Unicode code point")
         return arr
 
-    def to_bytes(self, storage: np.ndarray) -> np.ndarray:
+    @property
+    def layout(self) -> np.dtype:
+        """The field's dtype inside a normalized key: the bytes, or 3 bytes per code point."""
+        return self.dtype if self.kind == "S" else np.dtype((np.uint8, (self.width,)))
+
+    def to_layout(self, storage: np.ndarray) -> np.ndarray:
         if self.kind == "S":
-            return storage.view(np.uint8).reshape(-1, self.width)
+            return storage
         points = storage.view(np.uint32).reshape(-1, self.chars)
         out = np.empty((len(points), self.width), dtype=np.uint8)
         out[:, 0::3] = points >> 16
@@ -164,10 +173,10 @@ class _TextField:
         out[:, 2::3] = points & 0xFF
         return out
 
-    def from_bytes(self, raw: np.ndarray) -> np.ndarray:
+    def from_layout(self, column: np.ndarray) -> np.ndarray:
         if self.kind == "S":
-            return np.ascontiguousarray(raw).view(self.dtype).reshape(-1)
-        r = raw.astype(np.uint32)
+            return np.ascontiguousarray(column)
+        r = column.astype(np.uint32)
         points = (r[:, 0::3] << 16) | (r[:, 1::3] << 8) | r[:, 2::3]
         return np.ascontiguousarray(points).view(self.dtype).reshape(-1)
 
@@ -241,6 +250,15 @@ class WideCodec(_NonIntCodec):
         self.words = max(1, -(-self.width // 8))
         self.storage = np.dtype(np.uint64) if self.words == 1 else word_dtype(self.words)
         self._offsets = np.cumsum([0] + [f.width for f in self.fields])[:-1].tolist()
+        # The normalized key as a record: each field's bytes at its offset, zero
+        # padding up to whole words.  NumPy copies a field per element (not per
+        # byte) and swaps integer bytes while assigning into it.
+        self._layout = np.dtype({
+            "names": [f"f{i}" for i in range(len(self.fields))],
+            "formats": [f.layout for f in self.fields],
+            "offsets": self._offsets,
+            "itemsize": self.words * 8,
+        })
         self._big, self._native = f">{self.words}Q", f"={self.words}Q"
 
     # ------------------------------------------------------------ encoding
@@ -278,14 +296,11 @@ class WideCodec(_NonIntCodec):
         return [f.storage(list(c)) for f, c in zip(self.fields, columns)]
 
     def _encode(self, columns: list) -> np.ndarray:
-        n = len(columns[0])
-        buf = np.zeros((n, self.words * 8), dtype=np.uint8)  # zero padding sorts first
-        offset = 0
-        for field, column in zip(self.fields, columns):
-            buf[:, offset : offset + field.width] = field.to_bytes(column)
-            offset += field.width
-        words = buf.view(_BE64).astype(np.uint64)
-        return words.reshape(-1) if self.words == 1 else words.view(self.storage).reshape(-1)
+        buf = np.zeros(len(columns[0]), dtype=self._layout)  # zero padding sorts first
+        for i, (field, column) in enumerate(zip(self.fields, columns)):
+            buf[f"f{i}"] = field.to_layout(column)
+        words = buf.view(_BE64).astype(np.uint64)  # big-endian words as native ones
+        return words if self.words == 1 else words.view(self.storage)
 
     def keys(self, values) -> np.ndarray:
         return self._encode(self._columns(_materialize(values)))
@@ -311,14 +326,12 @@ class WideCodec(_NonIntCodec):
     # ------------------------------------------------------------ decoding
 
     def decode(self, raw: np.ndarray) -> np.ndarray:
-        buf = raw.view(np.uint64).reshape(-1, self.words).astype(_BE64).view(np.uint8)
+        buf = raw.view(np.uint64).astype(_BE64).view(self._layout)
         if self.names is None:
-            return self.fields[0].from_bytes(buf[:, : self.width])
+            return self.fields[0].from_layout(buf["f0"])
         out = np.empty(len(buf), dtype=self.dtype)
-        offset = 0
-        for field, name in zip(self.fields, self.names):
-            out[name] = field.from_bytes(np.ascontiguousarray(buf[:, offset : offset + field.width]))
-            offset += field.width
+        for i, (field, name) in enumerate(zip(self.fields, self.names)):
+            out[name] = field.from_layout(buf[f"f{i}"])
         return out
 
     def decode_scalar(self, raw):
@@ -364,11 +377,15 @@ def argsort_words(raw: np.ndarray) -> np.ndarray:
     return perm
 
 
-def gather_words(raw: np.ndarray, perm: np.ndarray, unique: bool = False) -> np.ndarray:
-    """``raw[perm]`` (without the rows equal to their predecessor when ``unique``), in one kernel pass."""
-    out = np.empty(len(perm), dtype=raw.dtype)
-    n = entry_points(raw.dtype).gather_sorted(raw, np.ascontiguousarray(perm, dtype=np.int64), out, unique)
-    return out[:n]
+def take_words(raw: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """``raw[indices]``: NumPy fancy-indexes records ~10x slower than it takes rows of words."""
+    return np.take(_words(raw), indices, axis=0).view(raw.dtype).reshape(-1)
+
+
+def sort_unique_words(raw: np.ndarray) -> np.ndarray:
+    """The distinct keys of a record array of words, ascending."""
+    ordered = take_words(raw, argsort_words(raw))
+    return ordered[: entry_points(raw.dtype).drop_repeats(ordered)]
 
 
 def increasing_words(raw: np.ndarray) -> np.ndarray:

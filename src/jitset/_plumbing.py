@@ -271,7 +271,7 @@ def _signatures(key):
         "take": (i64, ints, keys),
         "merge_sets": (keys, keys, i64, keys),
         "settle_ties": (keys, ints, ints, i64),
-        "gather_sorted": (keys, ints, keys, b1),
+        "drop_repeats": (keys,),
     }
 
 
