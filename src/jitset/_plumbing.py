@@ -157,7 +157,7 @@ _WORD = re.compile(r"w\d+")
 
 def word_dtype(words: int) -> np.dtype:
     """The storage dtype of keys ``words`` uint64 words wide (``words >= 2``)."""
-    return np.dtype([(f"w{i}", "<u8" if np.little_endian else ">u8") for i in range(words)])
+    return np.dtype([(f"w{i}", np.uint64) for i in range(words)])
 
 
 def _is_words(t) -> bool:
