@@ -21,9 +21,9 @@ Invariants (checked by ``SortedSet._check``):
 Every kernel takes the header address first (see :mod:`jitset._plumbing`) and
 trusts its arguments: the Python layer has validated keys and indices.  The
 same source serves integer keys and wide (multi-word) keys: comparisons on
-wide keys are overloaded in :mod:`jitset._plumbing`, and scalar kernels read
-a wide key from a 1-element array (``key_in``) and hand one back the same way
-(``key_out``).
+wide keys are overloaded in :mod:`jitset._plumbing`, where scalar kernels get
+and return them as tuples of words (``store_key`` writes one, ``key_out``
+makes one).
 """
 
 from __future__ import annotations
@@ -38,10 +38,10 @@ from jitset._plumbing import (
     check_free,
     helper,
     kernel,
-    key_in,
     key_out,
     ordinal,
     state_view,
+    store_key,
 )
 
 #: Returned by :func:`add` when a split needs a row and none is free: the caller
@@ -390,10 +390,10 @@ def _insert_at(h, keys, fences, counts, order, tree, p, j, key):
     count = counts[p]
     for t in range(count, j, -1):
         keys[row, t] = keys[row, t - 1]
-    keys[row, j] = key
+    store_key(keys, (row, j), key)
     counts[p] = count + 1
     if j == count:
-        fences[p] = key
+        store_key(fences, p, key)
     _tree_add(tree, h[H_NCHUNKS], p, 1)
     h[H_SIZE] += 1
     h[H_VERSION] += 1
@@ -491,7 +491,6 @@ def add(address, key):
     """Insert ``key``; return its index afterwards, or NEED_ROOM (untouched) if a row is needed."""
     h, keys, fences, counts, order, tree = state_view(address, key)
     check_free(address, h)
-    key = key_in(key)
     index, status = _add_key(h, keys, fences, counts, order, tree, key)
     return NEED_ROOM if status == NEED_ROOM else index
 
@@ -505,7 +504,6 @@ def discard(address, key):
     """
     h, keys, fences, counts, order, tree = state_view(address, key)
     check_free(address, h)
-    key = key_in(key)
     index = _discard(h, keys, fences, counts, order, tree, key)
     if index >= 0 and h[H_CAP] > 64 and h[H_NCHUNKS] * 4 < h[H_CAP]:
         return SHRINK - index
@@ -517,7 +515,6 @@ def contains(address, key):
     """Whether ``key`` is in the set (no index needed, so no tree walk)."""
     h, keys, fences, counts, order, tree = state_view(address, key)
     check_free(address, h)
-    key = key_in(key)
     return _lookup(h, keys, fences, counts, order, key)[0] >= 0
 
 
@@ -526,7 +523,6 @@ def find(address, key):
     """Index of ``key``, or -1 when absent."""
     h, keys, fences, counts, order, tree = state_view(address, key)
     check_free(address, h)
-    key = key_in(key)
     p, j = _lookup(h, keys, fences, counts, order, key)
     return -1 if p < 0 else _tree_prefix(tree, p) + j
 
@@ -536,7 +532,6 @@ def bisect(address, key, right):
     """Number of keys < key (``right=False``) or <= key (``right=True``)."""
     h, keys, fences, counts, order, tree = state_view(address, key)
     check_free(address, h)
-    key = key_in(key)
     nchunks = h[H_NCHUNKS]
     # the first chunk whose fence is >= key (> key for right) holds the insertion point
     p = _chunk_after(fences, nchunks, key) if right else _chunk_of(fences, nchunks, key)

@@ -259,7 +259,7 @@ class WideCodec(_NonIntCodec):
             "offsets": self._offsets,
             "itemsize": self.words * 8,
         })
-        self._big, self._native = f">{self.words}Q", f"={self.words}Q"
+        self._big = f">{self.words}Q"
 
     # ------------------------------------------------------------ encoding
 
@@ -306,7 +306,7 @@ class WideCodec(_NonIntCodec):
         return self._encode(self._columns(_materialize(values)))
 
     def key(self, key):
-        """One key: its word as a Python int, or a 1-element array of the storage record."""
+        """One key: its word as a Python int, or its words as a tuple of ints (see ``_plumbing``)."""
         if self.names is None:
             if not isinstance(key, self.fields[0]._type):
                 self._reject(key, f"is a {type(key).__name__}, not {self.fields[0]._name}")
@@ -320,8 +320,7 @@ class WideCodec(_NonIntCodec):
         raw = raw.ljust(self.words * 8, b"\0")
         if self.words == 1:
             return int.from_bytes(raw, "big")
-        words = struct.pack(self._native, *struct.unpack(self._big, raw))
-        return np.frombuffer(bytearray(words), dtype=self.storage)
+        return struct.unpack(self._big, raw)
 
     # ------------------------------------------------------------ decoding
 
@@ -335,11 +334,8 @@ class WideCodec(_NonIntCodec):
         return out
 
     def decode_scalar(self, raw):
-        """The Python value of one storage key (an int, or a 1-element record array)."""
-        if self.words == 1:
-            data = raw.to_bytes(8, "big")
-        else:
-            data = struct.pack(self._big, *struct.unpack(self._native, raw.tobytes()))
+        """The Python value of one storage key (an int, or a tuple of words)."""
+        data = raw.to_bytes(8, "big") if self.words == 1 else struct.pack(self._big, *raw)
         values = [f.scalar_value(data[o : o + f.width]) for f, o in zip(self.fields, self._offsets)]
         return values[0] if self.names is None else tuple(values)
 

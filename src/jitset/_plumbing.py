@@ -43,7 +43,7 @@ __all__ = [
     "OWNER",
     "word_dtype",
     "ordinal",
-    "key_in",
+    "store_key",
     "key_out",
 ]
 
@@ -93,9 +93,10 @@ class SetBusy(RuntimeError):
 def _pointer_like(typingctx, address, like):
     """Reinterpret an int64 address as a pointer to ``like``'s dtype.
 
-    ``like`` is a scalar or an array of the storage dtype; only its type is used.
+    ``like`` is a scalar or an array of the storage dtype, or the tuple of
+    words of a wide key; only its type is used.
     """
-    dtype = like.dtype if isinstance(like, types.Array) else like
+    dtype = like.dtype if isinstance(like, types.Array) else _storage_type(like)
     sig = types.CPointer(dtype)(types.int64, like)
 
     def codegen(context, builder, signature, args):
@@ -118,8 +119,8 @@ def _int64_pointer(typingctx, address):
 def state_view(address, like):
     """All arrays of one set as views: ``(header, keys, fences, counts, order, tree)``.
 
-    ``like`` carries the key dtype (a scalar or array of that dtype); the
-    OWNER bit of ``address`` is ignored here.
+    ``like`` carries the key dtype (a scalar or array of that dtype, or a
+    wide key's tuple of words); the OWNER bit of ``address`` is ignored here.
     """
     h = numba.carray(_int64_pointer(address & ~OWNER), (HEADER_LEN,))
     cap = h[H_CAP]
@@ -146,11 +147,14 @@ def check_free(address, h):
 # lexicographic word tuple, so every kernel serves integers and wide keys
 # from the same source: ``a[mid] < key`` compiles to a word-by-word compare.
 #
-# Two things differ from integers, and the helpers below absorb them:
-# * a record read from an array is a *view*: the key a kernel is about to
-#   remove must be copied out before the keys shift over it (``key_out``);
-# * a record argument costs ~850 ns to unbox and ~3 us to box a result, so
-#   wide keys travel in and out of kernels as 1-element arrays (``key_in``).
+# A record argument costs ~850 ns to unbox and ~3 us to box as a result, and
+# a 1-element array ~1-2 us to make in Python, so a wide key travels in and
+# out of scalar kernels as a tuple of W uint64 (~150 ns).  The overloads
+# compare such a tuple with a record too, ``store_key`` writes one into an
+# array, and ``key_out`` turns the record a kernel returns into one; that
+# also copies it, which matters because a record read from an array is a
+# *view* (the key ``delete_at`` returns would otherwise be overwritten by
+# the shift that removes it).
 
 _WORD = re.compile(r"w\d+")
 
@@ -161,27 +165,58 @@ def word_dtype(words: int) -> np.dtype:
 
 
 def _is_words(t) -> bool:
+    """Whether ``t`` is the numba type of a wide key stored in an array (a record of words)."""
     return isinstance(t, types.Record) and all(
         _WORD.fullmatch(name) and t.typeof(name) == types.uint64 for name in t.fields
     )
 
 
+def _is_word_tuple(t) -> bool:
+    """Whether ``t`` is the numba type of a wide key passed to a scalar kernel (a tuple of words)."""
+    return isinstance(t, types.UniTuple) and t.dtype == types.uint64
+
+
+def _width(t) -> int:
+    return len(t.fields) if _is_words(t) else t.count
+
+
+def _storage_type(t):
+    """The storage (record) type of a key type: the record for a tuple of words, else itself."""
+    return numba.from_dtype(word_dtype(t.count)) if _is_word_tuple(t) else t
+
+
+def _word(name: str, t, i: int) -> str:
+    """Source text for word ``i`` of variable ``name`` of type ``t``."""
+    return f"{name}.w{i}" if _is_words(t) else f"{name}[{i}]"
+
+
+def _compiled(source: str, name: str = "impl"):
+    namespace: dict = {}
+    exec(source, namespace)  # straight-line code generated for one key width
+    return namespace[name]
+
+
 def _lexicographic(op: str):
-    """An overload of ``op`` for two word records: compare word by word."""
+    """An overload of ``op`` for wide keys (records or tuples of words, at least one a record)."""
 
     def typer(a, b):
-        if not (_is_words(a) and _is_words(b) and len(a.fields) == len(b.fields)):
+        if not (
+            (_is_words(a) or _is_word_tuple(a))
+            and (_is_words(b) or _is_word_tuple(b))
+            and (_is_words(a) or _is_words(b))  # two tuples compare as tuples already
+            and _width(a) == _width(b)
+        ):
             return None
-        n = len(a.fields)
+        n = _width(a)
+        x = [_word("a", a, i) for i in range(n)]
+        y = [_word("b", b, i) for i in range(n)]
         if op in ("==", "!="):
             join = " and " if op == "==" else " or "
-            body = "    return " + join.join(f"a.w{i} {op} b.w{i}" for i in range(n))
+            body = "    return " + join.join(f"{x[i]} {op} {y[i]}" for i in range(n))
         else:  # the first differing word decides
-            lines = [f"    if a.w{i} != b.w{i}:\n        return a.w{i} {op} b.w{i}" for i in range(n - 1)]
-            body = "\n".join(lines + [f"    return a.w{n - 1} {op} b.w{n - 1}"])
-        namespace: dict = {}
-        exec(f"def impl(a, b):\n{body}", namespace)  # one straight-line function per width
-        return namespace["impl"]
+            lines = [f"    if {x[i]} != {y[i]}:\n        return {x[i]} {op} {y[i]}" for i in range(n - 1)]
+            body = "\n".join(lines + [f"    return {x[-1]} {op} {y[-1]}"])
+        return _compiled(f"def impl(a, b):\n{body}")
 
     return typer
 
@@ -206,35 +241,38 @@ def ordinal(key):
 def _ordinal(key):
     if _is_words(key):
         return lambda key: float(key.w0)
+    if _is_word_tuple(key):
+        return lambda key: float(key[0])
     return lambda key: float(key)
 
 
-def key_in(key):
-    """The key a scalar kernel received: itself, or element 0 of a 1-element array."""
-    return key
+def store_key(array, index, key):
+    """``array[index] = key``, also for a wide key given as a tuple of words."""
+    array[index] = key
 
 
-@overload(key_in)
-def _key_in(key):
-    if isinstance(key, types.Array):
-        return lambda key: key[0]
-    return lambda key: key
+@overload(store_key)
+def _store_key(array, index, key):
+    if _is_word_tuple(key):
+        words = "\n".join(f"    slot.w{i} = key[{i}]" for i in range(key.count))
+        return _compiled(f"def impl(array, index, key):\n    slot = array[index]\n{words}")
+
+    def impl(array, index, key):
+        array[index] = key
+
+    return impl
 
 
 def key_out(like, key):
-    """A key a kernel returns: itself, or copied into ``like[0]`` (then 0 is returned)."""
+    """A key as a kernel returns it: itself, or as a tuple of words when ``like`` is one."""
     return key
 
 
 @overload(key_out)
 def _key_out(like, key):
-    if isinstance(like, types.Array):
-
-        def impl(like, key):
-            like[0] = key
-            return 0
-
-        return impl
+    if _is_word_tuple(like):
+        words = ", ".join(f"key.w{i}" for i in range(like.count))
+        return _compiled(f"def impl(like, key):\n    return ({words},)")
     return lambda like, key: key
 
 
@@ -251,7 +289,7 @@ def _signatures(key):
     """
     i64, b1 = types.int64, types.boolean
     keys, ints, flags = _array(key), _array(i64), _array(b1)
-    one = keys if isinstance(key, types.Record) else key  # wide keys travel as 1-element arrays
+    one = types.UniTuple(types.uint64, len(key.fields)) if isinstance(key, types.Record) else key  # wide: words
     return {
         "add": (i64, one),
         "discard": (i64, one),

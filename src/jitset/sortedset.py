@@ -7,7 +7,6 @@ over keys in Python, and it never lets an unchecked value reach a kernel
 
 from __future__ import annotations
 
-import functools
 import operator
 import os
 import threading
@@ -206,9 +205,10 @@ class SortedSet:
         self._k = entry_points(codec.storage)
         self._codec = codec
         self._out = codec.decode_scalar  # None for integers: kernels return the keys themselves
-        # Keys of several words go in and out of scalar kernels as 1-element
-        # arrays (see "wide keys" in jitset._plumbing); None for the others.
-        self._like = None if store.keys.dtype.names is None else functools.partial(np.empty, 1, store.keys.dtype)
+        # What getitem/delete_at take to know the key type: any key of it (a
+        # tuple of words for keys of several words, see jitset._plumbing).
+        names = store.keys.dtype.names
+        self._like = 0 if names is None else (0,) * len(names)
         self._lo = codec.lo
         self._hi = codec.hi
         self._dtype = dtype
@@ -354,15 +354,14 @@ class SortedSet:
         i = operator.index(index)
         if not self:
             raise IndexError("pop from an empty SortedSet")
-        like = 0 if self._like is None else self._like()
         try:
             try:
-                key = self._k.delete_at(self._addr, like, i)
+                key = self._k.delete_at(self._addr, self._like, i)
             except SetBusy:
-                key = self._held_call(self._k.delete_at, like, i)
+                key = self._held_call(self._k.delete_at, self._like, i)
         except OverflowError:  # an index beyond int64 cannot be in range
             raise IndexError("pop index out of range") from None
-        return key if self._out is None else self._out(key if self._like is None else like)
+        return key if self._out is None else self._out(key)
 
     def clear(self) -> None:
         """Remove every key, giving back the memory."""
@@ -531,14 +530,13 @@ class SortedSet:
         (1, 5, array([3, 5]))
         """
         if type(index) is int:
-            like = 0 if self._like is None else self._like()
             try:
-                key = self._k.getitem(self._addr, like, index)
+                key = self._k.getitem(self._addr, self._like, index)
             except SetBusy:
-                key = self._held_call(self._k.getitem, like, index)
+                key = self._held_call(self._k.getitem, self._like, index)
             except OverflowError:
                 raise IndexError("SortedSet index out of range") from None
-            return key if self._out is None else self._out(key if self._like is None else like)
+            return key if self._out is None else self._out(key)
         if isinstance(index, slice):
             return self._slice(index)
         try:
@@ -729,9 +727,8 @@ class SortedSet:
             i = self._k.bisect(self._addr | OWNER, k, right) + step
             if i < 0 or i >= len(self):
                 return None
-            like = 0 if self._like is None else self._like()
-            value = self._k.getitem(self._addr | OWNER, like, i)
-        return value if self._out is None else self._out(value if self._like is None else like)
+            value = self._k.getitem(self._addr | OWNER, self._like, i)
+        return value if self._out is None else self._out(value)
 
     bisect = bisect_right
 
