@@ -66,6 +66,8 @@ class _NumberField:
         # signed storage (ints, datetime counts): flipping the sign bit makes
         # unsigned order signed order
         self._flip = self._unsigned.type(1 << (8 * self.width - 1)) if storage.kind == "i" else None
+        self._offset = 0 if self._flip is None else int(self._flip)  # the flip, for Python ints
+        self._decode = self.codec.decode_scalar  # None: the storage int is the value
 
     def storage(self, values) -> np.ndarray:
         return self.codec.keys(values)
@@ -96,15 +98,12 @@ class _NumberField:
             v = value
         else:
             v = codec.key(value)  # the storage int, checked exactly
-        if self._flip is not None:
-            v += int(self._flip)  # two's complement + 2**(bits-1): unsigned order is signed order
-        return v.to_bytes(self.width, "big")
+        # + 2**(bits-1) for signed storage: unsigned order is then signed order
+        return (v + self._offset).to_bytes(self.width, "big")
 
     def scalar_value(self, raw: bytes):
-        v = int.from_bytes(raw, "big")
-        if self._flip is not None:
-            v -= int(self._flip)
-        return v if self.codec.decode_scalar is None else self.codec.decode_scalar(v)
+        v = int.from_bytes(raw, "big") - self._offset
+        return v if self._decode is None else self._decode(v)
 
 
 class _TextField:
@@ -260,6 +259,7 @@ class WideCodec(_NonIntCodec):
             "itemsize": self.words * 8,
         })
         self._big = f">{self.words}Q"
+        self._slices = [(f.scalar_value, o, o + f.width) for f, o in zip(self.fields, self._offsets)]
 
     # ------------------------------------------------------------ encoding
 
@@ -312,7 +312,7 @@ class WideCodec(_NonIntCodec):
                 self._reject(key, f"is a {type(key).__name__}, not {self.fields[0]._name}")
             raw = self.fields[0].scalar_bytes(key)
         else:
-            if isinstance(key, np.void) and key.dtype.names is not None:
+            if type(key) is not tuple and isinstance(key, np.void) and key.dtype.names is not None:
                 key = tuple(key[i] for i in range(len(key.dtype.names)))
             if not isinstance(key, tuple) or len(key) != len(self.names):
                 self._reject(key, f"is not a tuple of {len(self.names)} fields")
@@ -336,8 +336,9 @@ class WideCodec(_NonIntCodec):
     def decode_scalar(self, raw):
         """The Python value of one storage key (an int, or a tuple of words)."""
         data = raw.to_bytes(8, "big") if self.words == 1 else struct.pack(self._big, *raw)
-        values = [f.scalar_value(data[o : o + f.width]) for f, o in zip(self.fields, self._offsets)]
-        return values[0] if self.names is None else tuple(values)
+        if self.names is None:
+            return self.fields[0].scalar_value(data[: self.width])
+        return tuple([value(data[start:stop]) for value, start, stop in self._slices])
 
     def to_python(self, block: np.ndarray) -> list:
         if self.names is None:
