@@ -127,20 +127,30 @@ class _TextField:
             f"the width of dtype {self.dtype} (it would be truncated)"
         )
 
+    def _check_type(self, value) -> None:
+        if not isinstance(value, self._type):
+            raise TypeError(
+                f"key {value!r} of type {type(value).__name__} is not {self._name}, so dtype {self.dtype} cannot hold it"
+            )
+
+    def _fitted(self, value):
+        """``value`` without the trailing NULs NumPy drops, or ValueError if still too long."""
+        if len(value) > self.chars:
+            stripped = value.rstrip(self._nul)
+            if len(stripped) > self.chars:
+                self._too_long(value)
+            return stripped
+        return value
+
     def storage(self, values) -> np.ndarray:
         if isinstance(values, np.ndarray) and values.dtype.kind == self.kind:
             arr = values
         else:
             items = list(np.asarray(values, dtype=object).reshape(-1)) if isinstance(values, np.ndarray) else list(values)
+            for value in items:  # every type first, then every length: the same error as before for mixed lists
+                self._check_type(value)
             for value in items:
-                if not isinstance(value, self._type):
-                    raise TypeError(
-                        f"key {value!r} of type {type(value).__name__} is not {self._name}, "
-                        f"so dtype {self.dtype} cannot hold it"
-                    )
-            for value in items:
-                if len(value) > self.chars and len(value.rstrip(self._nul)) > self.chars:
-                    self._too_long(value)
+                self._fitted(value)
             return np.array(items, dtype=self.dtype).reshape(-1)
         if arr.dtype.itemsize > self.dtype.itemsize:
             lengths = _str_len(arr)
@@ -183,15 +193,8 @@ class _TextField:
         return values.tolist()
 
     def scalar_bytes(self, value) -> bytes:
-        if not isinstance(value, self._type):
-            raise TypeError(
-                f"key {value!r} of type {type(value).__name__} is not {self._name}, so dtype {self.dtype} cannot hold it"
-            )
-        if len(value) > self.chars:
-            stripped = value.rstrip(self._nul)
-            if len(stripped) > self.chars:
-                self._too_long(value)
-            value = stripped
+        self._check_type(value)
+        value = self._fitted(value)
         if self.kind == "S":
             return bytes(value).ljust(self.width, b"\0")
         utf32 = value.encode("utf-32-be", "surrogatepass")  # 4 bytes per code point, the first always 0
@@ -216,8 +219,11 @@ def _field(dtype: np.dtype, where: str):
 
 
 def check_wide(dtype: np.dtype) -> np.dtype:
-    """``dtype`` if a :class:`WideCodec` can hold it, else a clear exception."""
-    WideCodec(dtype)
+    """``dtype`` if a :class:`WideCodec` can hold it, else a clear exception.
+
+    Goes through the cache of :func:`wide_codec`, so the set built next reuses this codec.
+    """
+    wide_codec(dtype)
     return dtype
 
 
@@ -308,9 +314,7 @@ class WideCodec(_NonIntCodec):
     def key(self, key):
         """One key: its word as a Python int, or its words as a tuple of ints (see ``_plumbing``)."""
         if self.names is None:
-            if not isinstance(key, self.fields[0]._type):
-                self._reject(key, f"is a {type(key).__name__}, not {self.fields[0]._name}")
-            raw = self.fields[0].scalar_bytes(key)
+            raw = self.fields[0].scalar_bytes(key)  # checks the type and the length
         else:
             if type(key) is not tuple and isinstance(key, np.void) and key.dtype.names is not None:
                 key = tuple(key[i] for i in range(len(key.dtype.names)))
