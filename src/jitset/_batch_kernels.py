@@ -33,6 +33,7 @@ from jitset._kernels import (
     _finish_fill,
     _offset_after,
     _offset_of,
+    _search,
     _start_fill,
     _tree_build,
     _tree_find,
@@ -445,6 +446,37 @@ def take(address, indices, out):
         p, offset = _tree_find(tree, nchunks, indices[i])
         out[i] = keys[order[p], offset]
     return 0
+
+
+@batch_kernel
+def is_subset(a_address, b_address, like):
+    """Whether every key of the set at ``a_address`` is in the set at ``b_address``.
+
+    One merge walk over both sets' chunks in key order, galloping through
+    ``b`` (so a small ``a`` costs O(len(a) log(len(b)/len(a)))), stopping at
+    the first key of ``a`` that ``b`` lacks.  Nothing is copied out.
+    """
+    ha, akeys, afences, acounts, aorder, atree = state_view(a_address, like)
+    hb, bkeys, bfences, bcounts, border, btree = state_view(b_address, like)
+    if hb[H_SIZE] == 0:
+        return ha[H_SIZE] == 0
+    nb = hb[H_NCHUNKS]
+    q = 0  # b's chunk position and offset: every key of b before them is < the current key of a
+    t = 0
+    for p in range(ha[H_NCHUNKS]):
+        row = aorder[p]
+        for s in range(acounts[p]):
+            x = akeys[row, s]
+            if bfences[q] < x:  # past this chunk of b: gallop over the fences
+                q = _search(bfences, nb, x, q)
+                if q == nb:
+                    return False
+                t = 0
+            brow = border[q]
+            t = _search(bkeys[brow], bcounts[q], x, t)  # the fence is >= x: t stays in the chunk
+            if bkeys[brow, t] != x:
+                return False
+    return True
 
 
 @batch_kernel

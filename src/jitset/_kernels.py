@@ -28,6 +28,8 @@ makes one).
 
 from __future__ import annotations
 
+import numpy as np
+
 from jitset._plumbing import (
     H_CHUNK,
     H_NCHUNKS,
@@ -50,6 +52,12 @@ NEED_ROOM = -1
 
 #: :func:`discard` returns ``SHRINK - index`` when the storage became sparse.
 SHRINK = -2
+
+
+@helper
+def _sparse(h):
+    """Whether fewer than a quarter of the rows are in use: a hint to give memory back."""
+    return h[H_CAP] > 64 and h[H_NCHUNKS] * 4 < h[H_CAP]
 
 
 @helper
@@ -488,11 +496,16 @@ def _discard(h, keys, fences, counts, order, tree, key):
 
 @kernel
 def add(address, key):
-    """Insert ``key``; return its index afterwards, or NEED_ROOM (untouched) if a row is needed."""
+    """Insert ``key``; return ``2 * index + added`` or NEED_ROOM (nothing changed) if a row is needed.
+
+    ``index`` is the key's index after the call and ``added`` is 1 when the
+    key was new, 0 when it was already there: one int carries both, so that
+    ``add`` and ``insert`` share this kernel and no tuple is boxed per call.
+    """
     h, keys, fences, counts, order, tree = state_view(address, key)
     check_free(address, h)
     index, status = _add_key(h, keys, fences, counts, order, tree, key)
-    return NEED_ROOM if status == NEED_ROOM else index
+    return NEED_ROOM if status == NEED_ROOM else 2 * index + status
 
 
 @kernel
@@ -505,7 +518,7 @@ def discard(address, key):
     h, keys, fences, counts, order, tree = state_view(address, key)
     check_free(address, h)
     index = _discard(h, keys, fences, counts, order, tree, key)
-    if index >= 0 and h[H_CAP] > 64 and h[H_NCHUNKS] * 4 < h[H_CAP]:
+    if index >= 0 and _sparse(h):
         return SHRINK - index
     return index
 
@@ -573,6 +586,127 @@ def delete_at(address, like, index):
     key = key_out(like, keys[order[p], offset])  # copied out before the keys shift over it
     _remove_at(h, keys, fences, counts, order, tree, p, offset)
     return key
+
+
+# ------------------------------------------------------ removing a run of keys
+
+
+@helper
+def _cut(keys, fences, counts, order, p, a, b):
+    """Remove offsets ``a .. b-1`` of chunk ``p``: the keys after them shift down."""
+    row = order[p]
+    c = counts[p]
+    gone = b - a
+    for t in range(b, c):
+        keys[row, t - gone] = keys[row, t]
+    counts[p] = c - gone
+    if b == c and a > 0:  # the tail went: the last key left is the new fence
+        fences[p] = keys[row, a - 1]
+
+
+@helper
+def _drop_range(h, keys, fences, counts, order, tree, lo, hi):
+    """Forget the chunks at positions ``lo .. hi-1`` without reading their keys.
+
+    Rows stay compact (rows ``0 .. nchunks-1`` are the used ones): each used
+    row past the new chunk count moves into a freed row below it, so at most
+    ``hi - lo`` rows are copied, no more than were dropped.  Rebuilds the
+    tree.  O(nchunks) on the per-position arrays plus O((hi - lo) * chunk).
+    """
+    nchunks = h[H_NCHUNKS]
+    k = hi - lo  # may be 0: the tree is rebuilt all the same (the callers cut counts)
+    freed = np.empty(k, dtype=np.int64)
+    for t in range(k):
+        freed[t] = order[lo + t]
+    for q in range(lo, nchunks - k):
+        order[q] = order[q + k]
+        counts[q] = counts[q + k]
+        fences[q] = fences[q + k]
+    left = nchunks - k
+    f = 0
+    for q in range(left):
+        r = order[q]
+        if r >= left:  # as many such rows as freed rows below ``left``
+            while freed[f] >= left:
+                f += 1
+            dst = freed[f]
+            f += 1
+            for t in range(counts[q]):
+                keys[dst, t] = keys[r, t]
+            order[q] = dst
+    h[H_NCHUNKS] = left
+    _tree_build(tree, counts, left)
+
+
+@helper
+def _mend_pair(h, keys, fences, counts, order, tree, a):
+    """Chunks ``a`` and ``a + 1`` were both cut: merge them if they fit in one, else even them out if either is too small."""
+    chunk = h[H_CHUNK]
+    b = a + 1
+    na = counts[a]
+    nb = counts[b]
+    if na + nb <= merge_limit(chunk):
+        arow = order[a]
+        brow = order[b]
+        for t in range(nb):
+            keys[arow, na + t] = keys[brow, t]
+        counts[a] = na + nb
+        counts[b] = 0
+        fences[a] = fences[b]
+        _drop_position(h, keys, fences, counts, order, tree, b)
+        if counts[a] < min_fill(chunk) and h[H_NCHUNKS] > 1:
+            _rebalance(h, keys, fences, counts, order, tree, a)
+    elif na < min_fill(chunk) or nb < min_fill(chunk):
+        moved = _even_out(keys, fences, counts, order, a)
+        _tree_add(tree, h[H_NCHUNKS], a, moved)
+        _tree_add(tree, h[H_NCHUNKS], b, -moved)
+
+
+@kernel
+def delete_range(address, like, start, stop):
+    """Remove the keys at indices ``start .. stop-1`` (``0 <= start < stop <= size``).
+
+    Only the chunks at the two ends of the run are shifted; the chunks
+    wholly inside it are dropped without reading a key.  O(log n + chunk +
+    removed), plus O(nchunks) bookkeeping of the per-position arrays when
+    whole chunks go (like a split).  Returns 1 when fewer than a quarter of
+    the rows are still in use (a hint to give memory back), else 0.
+    """
+    h, keys, fences, counts, order, tree = state_view(address, like)
+    check_free(address, h)
+    n = stop - start
+    nchunks = h[H_NCHUNKS]
+    if n == h[H_SIZE]:  # everything: the one empty chunk of an empty set, rows kept
+        order[0] = 0
+        counts[0] = 0
+        h[H_NCHUNKS] = 1
+        _tree_build(tree, counts, 1)
+    else:
+        p0, o0 = _tree_find(tree, nchunks, start)
+        p1, o1 = _tree_find(tree, nchunks, stop - 1)
+        if p0 == p1:
+            _cut(keys, fences, counts, order, p0, o0, o1 + 1)
+            _tree_add(tree, nchunks, p0, -n)
+            if counts[p0] < min_fill(h[H_CHUNK]) and nchunks > 1:
+                _rebalance(h, keys, fences, counts, order, tree, p0)
+        else:
+            _cut(keys, fences, counts, order, p0, o0, counts[p0])  # keep the head of p0
+            _cut(keys, fences, counts, order, p1, 0, o1 + 1)  # keep the tail of p1
+            head = counts[p0] > 0
+            tail = counts[p1] > 0
+            lo = p0 + 1 if head else p0
+            hi = p1 if tail else p1 + 1
+            _drop_range(h, keys, fences, counts, order, tree, lo, hi)
+            # what is left of p0 sits at lo - 1, what is left of p1 at lo
+            if head and tail:
+                _mend_pair(h, keys, fences, counts, order, tree, lo - 1)
+            elif head or tail:
+                p = lo - 1 if head else lo
+                if counts[p] < min_fill(h[H_CHUNK]) and h[H_NCHUNKS] > 1:
+                    _rebalance(h, keys, fences, counts, order, tree, p)
+    h[H_SIZE] -= n
+    h[H_VERSION] += 1
+    return 1 if _sparse(h) else 0
 
 
 @batch_kernel
@@ -680,6 +814,7 @@ __all__ = [
     "bisect",
     "getitem",
     "delete_at",
+    "delete_range",
     "gather",
     "fill_sorted",
     "min_fill",

@@ -7,9 +7,11 @@ over keys in Python, and it never lets an unchecked value reach a kernel
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import os
 import threading
+from collections.abc import MutableSet, Sequence, Set
 from typing import Any, Iterable, Iterator, Optional
 
 import numpy as np
@@ -260,10 +262,11 @@ class SortedSet:
 
     # ------------------------------------------------------------ mutations
 
-    def add(self, key) -> int:
+    def add(self, key: Any) -> int:
         """Add ``key``; return its index after the call, new or already there.
 
-        O(log n) plus O(chunk_size) to shift keys within a chunk.
+        O(log n) plus O(chunk_size) to shift keys within a chunk.  See
+        :meth:`insert` to learn whether the key was new in the same call.
 
         Examples
         --------
@@ -274,21 +277,47 @@ class SortedSet:
         if type(key) is not int or not self._lo <= key <= self._hi:
             key = self._codec.key(key)
         try:
-            index = self._k.add(self._addr, key)
+            code = self._k.add(self._addr, key)
         except SetBusy:
-            index = -1
-        if index < 0:  # NEED_ROOM (a split needs a row; nothing changed) or busy
+            code = -1
+        if code < 0:  # NEED_ROOM (a split needs a row; nothing changed) or busy
             with self._held:
-                return self._add_held(key)
-        return index
+                code = self._add_held(key)
+        return code >> 1  # the kernel returns 2 * index + added
 
-    def _add_held(self, key: int) -> int:
-        """``add`` for a caller that holds the set (may grow the storage)."""
-        index = self._k.add(self._addr | OWNER, key)
-        while index < 0:
+    def insert(self, key: Any) -> tuple[int, bool]:
+        """Add ``key``; return ``(index after the call, whether it was added)``.
+
+        Like Discord's ``sorted_set_nif`` (``{:added, i}`` / ``{:duplicate, i}``):
+        one atomic call says both where the key is and whether a row
+        appeared, which comparing ``len()`` before and after cannot when
+        another thread shares the set.  Same input rules and cost as
+        :meth:`add`: O(log n) plus O(chunk_size).
+
+        Examples
+        --------
+        >>> s = SortedSet([10, 20])
+        >>> s.insert(15), s.insert(20)
+        ((1, True), (2, False))
+        """
+        if type(key) is not int or not self._lo <= key <= self._hi:
+            key = self._codec.key(key)
+        try:
+            code = self._k.add(self._addr, key)
+        except SetBusy:
+            code = -1
+        if code < 0:
+            with self._held:
+                code = self._add_held(key)
+        return code >> 1, code & 1 == 1
+
+    def _add_held(self, key) -> int:
+        """The add kernel's ``2 * index + added``, for a caller that holds the set (may grow the storage)."""
+        code = self._k.add(self._addr | OWNER, key)
+        while code < 0:
             self._store.grow()
-            index = self._k.add(self._addr | OWNER, key)
-        return index
+            code = self._k.add(self._addr | OWNER, key)
+        return code
 
     def _held_call(self, kernel, *args):
         """Call a scalar kernel that raised SetBusy again, once the set is ours."""
@@ -340,10 +369,11 @@ class SortedSet:
             raise KeyError(key)
         return index
 
-    def pop(self, index: int = -1) -> int:
+    def pop(self, index: int = -1) -> Any:
         """Remove and return the key at ``index`` (default the largest).
 
         ``IndexError`` when the set is empty or the index is out of range.
+        O(log n) plus O(chunk_size).
 
         Examples
         --------
@@ -354,14 +384,18 @@ class SortedSet:
         i = operator.index(index)
         if not self:
             raise IndexError("pop from an empty SortedSet")
+        key = self._delete_at(i, "pop index out of range")
+        return key if self._out is None else self._out(key)
+
+    def _delete_at(self, i: int, message: str):
+        """Remove the key at index ``i`` (negative counts from the end); the storage key it was."""
         try:
             try:
-                key = self._k.delete_at(self._addr, self._like, i)
+                return self._k.delete_at(self._addr, self._like, i)
             except SetBusy:
-                key = self._held_call(self._k.delete_at, self._like, i)
-        except OverflowError:  # an index beyond int64 cannot be in range
-            raise IndexError("pop index out of range") from None
-        return key if self._out is None else self._out(key)
+                return self._held_call(self._k.delete_at, self._like, i)
+        except (IndexError, OverflowError):  # OverflowError: an index beyond int64 cannot be in range
+            raise IndexError(message) from None
 
     def clear(self) -> None:
         """Remove every key, giving back the memory."""
@@ -451,7 +485,10 @@ class SortedSet:
         >>> s.discard_many([30, 99, 10])
         array([0, 2])
         """
-        removed = sort_unique(self._batch(keys))
+        return self._discard_raw(sort_unique(self._batch(keys)))
+
+    def _discard_raw(self, removed: np.ndarray) -> np.ndarray:
+        """``discard_many`` of storage keys already sorted and unique."""
         with self._held:  # the size that picks the strategy must not change under us
             if self._rebuild_for(len(removed)):
                 return self._rebuild(removed, removed[:0])[0]
@@ -475,7 +512,7 @@ class SortedSet:
             removed_at = self._discard_held(old_key)
             if removed_at < 0:
                 raise KeyError(old)
-            return removed_at, self._add_held(new_key)
+            return removed_at, self._add_held(new_key) >> 1
 
     def replace_many(self, old_keys, new_keys) -> tuple[np.ndarray, np.ndarray]:
         """``discard_many(old_keys)`` then ``add_many(new_keys)``, fused.
@@ -580,8 +617,54 @@ class SortedSet:
     def __setitem__(self, index, value):
         raise NotImplementedError("a SortedSet decides where keys go: use add() and discard()")
 
-    def __delitem__(self, index):
-        raise NotImplementedError("use pop(index) to remove by position, discard(key) by key")
+    def __delitem__(self, index: int | slice) -> None:
+        """``del s[i]`` or ``del s[i:j:k]``: remove keys by position.
+
+        A negative ``i`` counts from the end; ``IndexError`` when out of
+        range.  A slice takes any start, stop and step, as for a list.  A
+        contiguous slice (step 1 or -1) is one native call, O(log n +
+        chunk_size + removed): the chunks wholly inside the run are dropped
+        without reading their keys (see :meth:`discard_irange` for the same
+        by key range).  Other steps gather the keys at those positions and
+        remove them as one batch, like :meth:`discard_many`.
+
+        Examples
+        --------
+        >>> s = SortedSet(range(10))
+        >>> del s[0]
+        >>> del s[-2:]
+        >>> del s[::3]
+        >>> s.to_numpy()
+        array([2, 3, 5, 6])
+        """
+        if isinstance(index, slice):
+            with self._held:
+                r = range(*index.indices(len(self)))
+                if r.step < 0:
+                    r = r[::-1]
+                if len(r) == 0:
+                    return
+                if r.step == 1:
+                    self._delete_run(r.start, r.stop)
+                    return
+                positions = np.arange(r.start, r.stop, r.step, dtype=np.int64)
+                keys = np.empty(len(positions), dtype=self._codec.storage)
+                self._k.take(self._addr, positions, keys)
+                self._discard_raw(keys)  # ascending: positions were
+            return
+        if type(index) is not int:
+            try:
+                index = operator.index(index)
+            except TypeError:
+                raise TypeError(
+                    f"SortedSet indices must be integers or slices, not {type(index).__name__}"
+                ) from None
+        self._delete_at(index, "SortedSet index out of range")
+
+    def _delete_run(self, start: int, stop: int) -> None:
+        """Remove the keys at indices ``start .. stop-1`` (``0 <= start < stop <= len``); caller holds the set."""
+        if self._k.delete_range(self._addr | OWNER, self._like, start, stop):
+            self._store.shrink_if_sparse()
 
     def index(self, key) -> int:
         """Index of ``key``; ``ValueError`` when absent.  O(log n).
@@ -807,14 +890,65 @@ class SortedSet:
         >>> s.irange(3, 6, inclusive=(False, False), reverse=True)
         array([5, 4])
         """
-        lo_inc, hi_inc = inclusive
-        lo = None if minimum is None else self._key(minimum)
-        hi = None if maximum is None else self._key(maximum)
+        bounds = self._bounds(minimum, maximum, inclusive)
         with self._held:
-            start = 0 if lo is None else self._k.bisect(self._addr | OWNER, lo, not lo_inc)
-            stop = len(self) if hi is None else self._k.bisect(self._addr | OWNER, hi, bool(hi_inc))
+            start, stop = self._positions(*bounds)
             out = self._gather(start, stop - start)
         return out[::-1].copy() if reverse else out
+
+    def discard_irange(
+        self,
+        minimum: Any = None,
+        maximum: Any = None,
+        inclusive: tuple[bool, bool] = (True, True),
+    ) -> tuple[int, int]:
+        """Remove every key between ``minimum`` and ``maximum``; return ``(start, stop)``.
+
+        The bounds mean what they mean for :meth:`irange`.  ``(start, stop)``
+        is the index range the removed keys had before the call, so two
+        integers describe the whole change ("rows start..stop-1 are gone");
+        ``start == stop`` when nothing was removed, at the index where such
+        keys would have been.  One native call for the run, O(log n +
+        chunk_size + removed): the chunks wholly inside the range are dropped
+        without reading their keys.  Bounds are checked before anything
+        changes.
+
+        Examples
+        --------
+        >>> s = SortedSet(range(0, 100, 10))
+        >>> s.discard_irange(15, 40)
+        (2, 5)
+        >>> s.discard_irange(maximum=0, inclusive=(True, False))
+        (0, 0)
+        >>> s.to_numpy()
+        array([ 0, 10, 50, 60, 70, 80, 90])
+        """
+        bounds = self._bounds(minimum, maximum, inclusive)
+        with self._held:
+            start, stop = self._positions(*bounds)
+            if stop > start:
+                self._delete_run(start, stop)
+        return start, stop
+
+    def _bounds(self, minimum, maximum, inclusive) -> tuple:
+        """Range bounds as storage keys (None: open) and inclusivity flags, checked before any change."""
+        try:
+            lo_inc, hi_inc = inclusive
+        except (TypeError, ValueError):
+            raise TypeError(f"inclusive must be a pair of bools (minimum, maximum), not {inclusive!r}") from None
+        lo = None if minimum is None else self._key(minimum)
+        hi = None if maximum is None else self._key(maximum)
+        return lo, hi, bool(lo_inc), bool(hi_inc)
+
+    def _positions(self, lo, hi, lo_inc: bool, hi_inc: bool) -> tuple[int, int]:
+        """``(start, stop)``, the indices of the keys within the bounds; the caller holds the set.
+
+        ``stop >= start``: bounds that cross (``minimum > maximum``) give an
+        empty range at ``minimum``'s place.
+        """
+        start = 0 if lo is None else self._k.bisect(self._addr | OWNER, lo, not lo_inc)
+        stop = len(self) if hi is None else self._k.bisect(self._addr | OWNER, hi, hi_inc)
+        return start, max(start, stop)
 
     # ---------------------------------------------------------- set algebra
     # All by merging sorted runs in one kernel (merge_sets), never through
@@ -904,22 +1038,132 @@ class SortedSet:
         with self._held:
             self._assign(self._merged("symmetric_difference", (other,)))
 
-    def isdisjoint(self, other) -> bool:
-        """Whether no key of ``other`` is in the set."""
-        return not self.contains_many(self._sorted_keys(other)).any()
+    # ----------------------------------------------------------- comparisons
+    # The meaning they have for built-in sets: ``other``'s elements count by
+    # value, as ``in`` decides, and an element the dtype cannot hold (a str in
+    # an int set, 1.5 in an int set) is simply not in the set, never an error.
+    # Against a SortedSet of the same dtype, one kernel walks both sets'
+    # chunks (is_subset); anything else is converted once to sorted storage
+    # keys and searched in one batch.
 
-    def issubset(self, other) -> bool:
-        """Whether every key of the set is in ``other``."""
-        return len(self._merged("intersection", (other,))) == len(self)
+    def _same_kind(self, other) -> bool:
+        return isinstance(other, SortedSet) and other._dtype == self._dtype
 
-    def issuperset(self, other) -> bool:
-        """Whether every key of ``other`` is in the set."""
-        return bool(self.contains_many(self._sorted_keys(other)).all())
+    def _elements(self, other) -> tuple[np.ndarray, int]:
+        """``other``'s distinct keys as ascending storage keys, and how many of its elements the dtype cannot hold."""
+        if isinstance(other, SortedSet):
+            other = other.to_numpy()
+        values = other if isinstance(other, np.ndarray) else list(other)
+        try:
+            return sort_unique(self._batch(values)), 0
+        except (TypeError, ValueError, OverflowError):
+            pass  # some element does not fit: sort them out one by one
+        fit = []
+        for value in values:
+            try:
+                fit.append(self._codec.key(value))
+            except (TypeError, ValueError, OverflowError):
+                pass
+        raw = np.array(fit, dtype=self._codec.storage)
+        return sort_unique(raw), len(values) - len(fit)
+
+    def _present(self, raw: np.ndarray) -> int:
+        """How many of the storage keys ``raw`` are in the set."""
+        return int(np.count_nonzero(self._rank(raw, False)[1]))
+
+    def _subset_of(self, other: "SortedSet", equal: bool = False) -> bool:
+        """Whether every key of the set is in ``other`` (same dtype), and for ``equal`` also as many."""
+        with _holding(self, other):
+            n, m = len(self), len(other)
+            if n > m or (equal and n != m):
+                return False
+            return n == 0 or bool(self._k.is_subset(self._addr, other._addr, self._like))
+
+    def issubset(self, other: Iterable[Any]) -> bool:
+        """Whether every key of the set is in ``other``, any iterable (``s <= other`` for sets).
+
+        O(n + m) against a SortedSet of the same dtype (a merge walk that
+        stops at the first miss); otherwise O(m log m) to sort ``other``'s
+        keys plus a batch search.
+
+        Examples
+        --------
+        >>> SortedSet([1, 2]).issubset([3, 2, 1]), SortedSet([1, 2]).issubset({1, "a"})
+        (True, False)
+        """
+        if self._same_kind(other):
+            return self._subset_of(other)
+        with self._held:
+            raw, _ = self._elements(other)
+            return self._present(raw) == len(self)
+
+    def issuperset(self, other: Iterable[Any]) -> bool:
+        """Whether every element of ``other``, any iterable, is in the set (``s >= other`` for sets).
+
+        Examples
+        --------
+        >>> SortedSet([1, 2, 3]).issuperset([3, 1]), SortedSet([1]).issuperset([1, "a"])
+        (True, False)
+        """
+        if self._same_kind(other):
+            return other._subset_of(self)
+        with self._held:
+            raw, foreign = self._elements(other)
+            return foreign == 0 and self._present(raw) == len(raw)
+
+    def isdisjoint(self, other: Iterable[Any]) -> bool:
+        """Whether no element of ``other``, any iterable, is in the set.
+
+        Examples
+        --------
+        >>> SortedSet([1, 2]).isdisjoint([3, "a"]), SortedSet([1, 2]).isdisjoint(range(2))
+        (True, False)
+        """
+        if self._same_kind(other):
+            with _holding(self, other):
+                return self._present(other._raw()) == 0
+        with self._held:
+            raw, _ = self._elements(other)
+            return self._present(raw) == 0
+
+    def __eq__(self, other: object) -> bool:
+        """``s == other``: for any ``collections.abc.Set``, the same elements (by value, like ``set``).
+
+        Against anything else (a list, an array) ``==`` is False, as for a
+        built-in set; a SortedSet is never equal to a sequence of its keys.
+        """
+        if isinstance(other, Set):
+            if self._same_kind(other):
+                return self._subset_of(other, equal=True)
+            return len(self) == len(other) and self.issubset(other)
+        if isinstance(other, np.ndarray):
+            return False  # NotImplemented would let NumPy compare element-wise
+        return NotImplemented
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Set):
+            return NotImplemented
+        return len(self) <= len(other) and self.issubset(other)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Set):
+            return NotImplemented
+        return len(self) < len(other) and self.issubset(other)
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Set):
+            return NotImplemented
+        return len(self) >= len(other) and self.issuperset(other)
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Set):
+            return NotImplemented
+        return len(self) > len(other) and self.issuperset(other)
 
     @staticmethod
     def _operand(other) -> bool:
         """Operators accept sets and array-likes, like sortedcontainers; not strings or scalars."""
-        return isinstance(other, (SortedSet, set, frozenset, list, tuple, range, np.ndarray))
+        return isinstance(other, (Set, list, tuple, range, np.ndarray))
 
     def __or__(self, other):
         return self.union(other) if self._operand(other) else NotImplemented
@@ -966,45 +1210,54 @@ class SortedSet:
         self.symmetric_difference_update(other)
         return self
 
-    def __le__(self, other):
-        return self.issubset(other) if isinstance(other, SortedSet) else NotImplemented
-
-    def __ge__(self, other):
-        return self.issuperset(other) if isinstance(other, SortedSet) else NotImplemented
-
-    def __lt__(self, other):
-        return (len(self) < len(other) and self.issubset(other)) if isinstance(other, SortedSet) else NotImplemented
-
-    def __gt__(self, other):
-        return (len(self) > len(other) and self.issuperset(other)) if isinstance(other, SortedSet) else NotImplemented
-
     # ----------------------------------------------------- whole-set access
 
-    def __iter__(self) -> Iterator[int]:
+    def __iter__(self) -> Iterator[Any]:
         """Keys in ascending order.  Mutating the set meanwhile raises RuntimeError."""
-        return self._iterate(reverse=False)
+        return self._blocks(0, len(self), reverse=False)
 
-    def __reversed__(self) -> Iterator[int]:
+    def __reversed__(self) -> Iterator[Any]:
         """Keys in descending order.  Mutating the set meanwhile raises RuntimeError."""
-        return self._iterate(reverse=True)
+        return self._blocks(0, len(self), reverse=True)
 
-    def _iterate(self, reverse: bool) -> Iterator[int]:
+    def islice(self, start: Optional[int] = None, stop: Optional[int] = None, reverse: bool = False) -> Iterator[Any]:
+        """An iterator over the keys at indices ``start .. stop-1``, like ``itertools.islice(s, start, stop)``.
+
+        sortedcontainers' semantics: negative indices count from the end,
+        out-of-range ones are clipped, and ``start >= stop`` gives nothing;
+        ``reverse`` yields the same keys from the last to the first.  Keys are
+        copied out a block at a time, as by ``iter(s)``; mutating the set
+        after the call raises RuntimeError at the next block or at the end.
+        O(log n) to start, then O(1) per key.
+
+        Examples
+        --------
+        >>> s = SortedSet(range(10))
+        >>> list(s.islice(2, 5)), list(s.islice(-3, reverse=True))
+        ([2, 3, 4], [9, 8, 7])
+        """
+        first, last, _ = slice(start, stop).indices(len(self))
+        return self._blocks(first, max(first, last), bool(reverse))
+
+    def _blocks(self, start: int, stop: int, reverse: bool) -> Iterator[Any]:
+        # Taken now, not at the first next(): an iterator made before a
+        # mutation reports it, as dict's do.
+        return self._iterate(self._store, self._store.version, start, stop, reverse)
+
+    def _iterate(self, store: Storage, version: int, start: int, stop: int, reverse: bool) -> Iterator[Any]:
         # Keys are copied out a block at a time; the version counter that every
         # mutation bumps (in the kernels, and on every storage swap) is compared
         # before each block and at the end, so a mutation is reported no later
         # than the end of the current block, like dict's "changed size during
         # iteration", and no key is ever read from a changed layout.
-        store = self._store
-        version = store.version
-        n = store.size
-        starts = range(0, n, _ITER_BLOCK)
-        for start in reversed(starts) if reverse else starts:
+        starts = range(start, stop, _ITER_BLOCK)
+        for first in reversed(starts) if reverse else starts:
             with self._held:
                 # checked *before* copying: the block bounds come from the old size,
                 # and gather trusts them (a shrunk set would be read out of bounds)
                 if store.version != version:
                     raise RuntimeError("SortedSet changed during iteration")
-                block = self._gather(start, min(_ITER_BLOCK, n - start))
+                block = self._gather(first, min(_ITER_BLOCK, stop - first))
             yield from self._codec.to_python(block[::-1] if reverse else block)
         if store.version != version:
             raise RuntimeError("SortedSet changed during iteration")
@@ -1031,15 +1284,6 @@ class SortedSet:
 
     def __deepcopy__(self, memo) -> "SortedSet":
         return self.copy()
-
-    def __eq__(self, other) -> bool:
-        if not isinstance(other, SortedSet):
-            return NotImplemented
-        if len(self) != len(other):
-            return False
-        if self._dtype == other._dtype:
-            return bool(np.array_equal(self._raw(), other._raw()))
-        return bool(np.array_equal(self.to_numpy(), other.to_numpy()))
 
     __hash__ = None  # mutable
 
@@ -1161,6 +1405,21 @@ class SortedSet:
         assert increasing(flat).all(), "keys are not strictly increasing across and within chunks"
         last = rows[np.arange(nchunks), counts - 1]
         assert np.array_equal(st.fences[:nchunks], last), "a fence is not its chunk's last key"
+
+
+@contextlib.contextmanager
+def _holding(a: SortedSet, b: SortedSet):
+    """Hold two sets at once, always in the same order (by header address), so
+    that two threads comparing ``a <= b`` and ``b <= a`` cannot deadlock."""
+    first, second = (a, b) if a._addr <= b._addr else (b, a)
+    with first._held, second._held:
+        yield
+
+
+# sortedcontainers' SortedSet is both; registering (rather than inheriting)
+# keeps the mixins' generic methods from standing in for the fast ones.
+MutableSet.register(SortedSet)
+Sequence.register(SortedSet)
 
 
 def _rebuild(dtype, chunk: int, keys: np.ndarray) -> SortedSet:
