@@ -71,7 +71,9 @@ SCALAR_METHODS = ["add", "discard", "remove", "index", "bisect_left", "bisect_ri
                   "higher", "count"]
 BATCH_METHODS = ["add_many", "discard_many", "contains_many", "searchsorted", "index_many", "update",
                  "difference_update", "intersection_update", "union", "intersection", "difference",
-                 "symmetric_difference", "issubset", "issuperset", "isdisjoint"]
+                 "symmetric_difference"]
+# These take any iterable, as for built-in sets: an element the dtype cannot hold is simply not in the set.
+PREDICATES = ["issubset", "issuperset", "isdisjoint"]
 
 
 def _unchanged(s: SortedSet, before: np.ndarray) -> None:
@@ -128,6 +130,107 @@ def test_bad_indices(index, which):
         with pytest.raises(CLEAR):
             getattr(s, method)(index)
         _unchanged(s, before)
+
+
+def _storage_key(s, value):
+    """The set's storage key for ``value`` by the scalar path, or None when the dtype cannot hold it."""
+    try:
+        return s._codec.key(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(keys=BAD_BATCHES, method=st.sampled_from(PREDICATES), which=st.integers(0, N_SETS - 1))
+def test_set_predicates_take_any_iterable(keys, method, which):
+    s = _sets()[which]
+    before = s.to_numpy()
+    try:
+        elements = list(keys)
+    except TypeError:  # not iterable at all (None, 5, a 0-d array): the same error
+        with pytest.raises(TypeError):
+            getattr(s, method)(keys)
+        _unchanged(s, before)
+        return
+    got = getattr(s, method)(keys)
+    assert type(got) is bool
+    # oracle: the scalar conversion path, element by element (the method converts the batch at once)
+    fit = [_storage_key(s, v) for v in elements]
+    theirs = {k for k in fit if k is not None}
+    ours = {_storage_key(s, x) for x in s}
+    expected = {
+        "issubset": ours <= theirs,
+        "issuperset": None not in fit and theirs <= ours,
+        "isdisjoint": not ours & theirs,
+    }[method]
+    assert got is expected, (method, keys, s)
+    _unchanged(s, before)
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@given(key=BAD_SCALARS, which=st.integers(0, N_SETS - 1))
+def test_insert_rejects_like_add(key, which):
+    s = _sets()[which]
+    before = s.to_numpy()
+    try:
+        index, added = s.insert(key)
+    except CLEAR as exc:
+        assert str(exc)
+        _unchanged(s, before)
+        with pytest.raises(type(exc)):
+            s.add(key)
+        _unchanged(s, before)
+    else:
+        assert _storage_key(s, key) is not None, key
+        assert s.index(key) == index and added is (len(s) == len(before) + 1)
+        s._check()
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@given(bound=BAD_SCALARS.filter(lambda b: b is not None), side=st.sampled_from(["minimum", "maximum"]), which=st.integers(0, N_SETS - 1))
+def test_discard_irange_checks_bounds_first(bound, side, which):
+    s = _sets()[which]
+    before = s.to_numpy()
+    try:
+        start, stop = s.discard_irange(**{side: bound})
+    except CLEAR as exc:
+        assert str(exc)
+        _unchanged(s, before)
+    else:  # only a bound the dtype holds exactly may be accepted
+        assert _storage_key(s, bound) is not None, (bound, s.dtype)
+        assert len(s) == len(before) - (stop - start)
+        s._check()
+
+
+@pytest.mark.parametrize("inclusive", [None, 5, (True,), (True, True, True), "ab"[:1]])
+def test_discard_irange_and_irange_reject_bad_inclusive(inclusive):
+    s = SortedSet(range(10), chunk_size=4)
+    before = s.to_numpy()
+    for method in (s.discard_irange, s.irange):
+        with pytest.raises(TypeError, match="inclusive"):
+            method(2, 5, inclusive)
+        _unchanged(s, before)
+
+
+@settings(max_examples=100)
+@given(index=BAD_INDICES | st.sampled_from([-14, 14, 2**63, -(2**63) - 1, np.int64(99), "a", 1.0, [0]]),
+       which=st.integers(0, N_SETS - 1))
+def test_bad_positions_for_deletion(index, which):
+    s = _sets()[which]
+    before = s.to_numpy()
+    with pytest.raises((IndexError, TypeError)) as info:
+        del s[index]
+    assert str(info.value)
+    _unchanged(s, before)
+    with pytest.raises(TypeError):
+        del s[slice(0, "a")]
+    with pytest.raises(ValueError):
+        del s[::0]
+    with pytest.raises(TypeError):
+        s.islice("a")
+    with pytest.raises(TypeError):
+        s.islice(0, 1.5)
+    _unchanged(s, before)
 
 
 def test_replace_rejects_before_changing_anything():

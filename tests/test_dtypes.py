@@ -180,6 +180,78 @@ def make_machine(name: str, chunk_size, spec=None):
                 self.model = sorted((set(self.model) - {v_old}) | {v_new})
                 assert to == self.model.index(v_new)
 
+        @rule(key=keys)
+        def insert(self, key):
+            v = value(key)
+            present = v in self.model
+            index, added = self.s.insert(key)
+            self.model = sorted(set(self.model) | {v})
+            assert index == self.model.index(v)
+            assert added is (not present)
+
+        @rule(data=st.data())
+        def delete_by_position(self, data):
+            n = len(self.model)
+            i = data.draw(st.integers(-n - 1, n), label="i")
+            if -n <= i < n:
+                del self.s[i]
+                del self.model[i]
+            else:
+                with pytest.raises(IndexError):
+                    del self.s[i]
+            bounds = st.none() | st.integers(-n - 3, n + 3)
+            start, stop = data.draw(bounds, label="start"), data.draw(bounds, label="stop")
+            step = data.draw(st.none() | st.integers(-4, 4).filter(bool), label="step")
+            del self.s[start:stop:step]
+            del self.model[start:stop:step]
+
+        @rule(lo=st.none() | keys, hi=st.none() | keys, inclusive=st.tuples(st.booleans(), st.booleans()))
+        def discard_irange(self, lo, hi, inclusive):
+            a = None if lo is None else value(lo)
+            b = None if hi is None else value(hi)
+
+            def inside(m):
+                return ((a is None or m > a or (inclusive[0] and m == a))
+                        and (b is None or m < b or (inclusive[1] and m == b)))
+
+            gone = [i for i, m in enumerate(self.model) if inside(m)]
+            at = sum(a is not None and (m < a or (m == a and not inclusive[0])) for m in self.model)
+            expected = (gone[0], gone[-1] + 1) if gone else (at, at)
+            assert self.s.discard_irange(lo, hi, inclusive) == expected
+            self.model = [m for m in self.model if not inside(m)]
+
+        @rule(start=st.none() | st.integers(-30, 30), stop=st.none() | st.integers(-30, 30), reverse=st.booleans())
+        def islice(self, start, stop, reverse):
+            expected = self.model[start:stop]
+            assert self.values(list(self.s.islice(start, stop, reverse))) == (expected[::-1] if reverse else expected)
+
+        @rule(other=batch, data=st.data())
+        def compare_with_builtin_sets(self, other, data):
+            elements = list(self.s)  # the set's own Python values: hashable, equal where keys are
+            mine = set(elements)
+            theirs = set(SortedSet(np.array(other, dtype=dtype), dtype=dtype))
+            sub = set(data.draw(st.lists(st.sampled_from(elements)), label="sub")) if elements else set()
+            for o in (mine, sub, mine | theirs, theirs):
+                for b in (o, frozenset(o)):
+                    for x, y, px, py in ((self.s, b, mine, o), (b, self.s, o, mine)):
+                        assert (x == y) is (px == py)
+                        assert (x != y) is (px != py)
+                        assert (x <= y) is (px <= py)
+                        assert (x < y) is (px < py)
+                        assert (x >= y) is (px >= py)
+                        assert (x > y) is (px > py)
+                assert self.s.issubset(list(o)) is mine.issubset(o)
+                assert self.s.issuperset(list(o)) is mine.issuperset(o)
+                assert self.s.isdisjoint(list(o)) is mine.isdisjoint(o)
+            same = SortedSet(np.array(other, dtype=dtype), dtype=dtype, chunk_size=chunk_size)
+            ours = SortedSet(self.s, chunk_size=8)
+            assert (self.s == ours) and (self.s <= ours) and not (self.s < ours)
+            for x, y, px, py in ((self.s, same, mine, theirs), (same, self.s, theirs, mine)):
+                assert (x == y) is (px == py)
+                assert (x <= y) is (px <= py)
+                assert (x < y) is (px < py)
+                assert x.isdisjoint(y) is px.isdisjoint(py)
+
         @rule()
         def whole(self):
             assert [value(x) for x in self.s] == self.model
@@ -219,6 +291,8 @@ def test_rejections_name_the_key_and_leave_the_set_unchanged():
         (d.add, np.datetime64("2020-01-01T00:00:00.5"), TypeError, "2020-01-01T00:00:00.500"),
         (d.add, 1.5, TypeError, "1.5"),
         (d.add, np.timedelta64(1, "s"), TypeError, "timedelta64"),
+        (d.add_many, np.array([1.5]), TypeError, "float64"),  # NumPy's cast would truncate it to 1
+        (d.add_many, np.array([True]), TypeError, "bool"),
         (SortedSet([True]).add, 2, OverflowError, "2"),
     ]
     for method, key, exc, text in cases:

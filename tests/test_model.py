@@ -181,6 +181,88 @@ def make_machine(dtype_name, chunk_size):
                     else:
                         self.s.pop(index)
 
+        @rule(key=KEY)
+        def insert(self, key):
+            present = key in self.model
+            index, added = self.s.insert(key)
+            if not present:
+                bisect.insort(self.model, key)
+            assert_pyint(index, self.model.index(key))
+            assert added is (not present)
+
+        @rule(data=st.data())
+        def delete_index(self, data):
+            n = len(self.model)
+            i = data.draw(st.integers(-n - 2, n + 1), label="i")
+            if -n <= i < n:
+                del self.s[i]
+                del self.model[i]
+            else:
+                with pytest.raises(IndexError):
+                    del self.s[i]
+
+        @rule(
+            start=st.none() | st.integers(-400, 400),
+            stop=st.none() | st.integers(-400, 400),
+            step=st.none() | st.integers(-7, 7).filter(bool),
+        )
+        def delete_slice(self, start, stop, step):
+            del self.s[start:stop:step]
+            del self.model[start:stop:step]
+
+        @rule(
+            minimum=BOUND,
+            maximum=BOUND,
+            inclusive=st.tuples(st.booleans(), st.booleans()),
+        )
+        def discard_irange(self, minimum, maximum, inclusive):
+            gone = oracle_irange(self.model, minimum, maximum, inclusive, False)
+            got = self.s.discard_irange(minimum, maximum, inclusive)
+            if gone:
+                expected = (self.model.index(gone[0]), self.model.index(gone[-1]) + 1)
+            else:  # where keys in that range would be: the first key above the minimum
+                expected = (len(oracle_irange(self.model, None, minimum, (True, not inclusive[0]), False))
+                            if minimum is not None else 0,) * 2
+            assert type(got) is tuple and len(got) == 2
+            assert_pyint(got[0], expected[0])
+            assert_pyint(got[1], expected[1])
+            self.model = [x for x in self.model if x not in set(gone)]
+
+        @rule(
+            start=st.none() | st.integers(-400, 400),
+            stop=st.none() | st.integers(-400, 400),
+            reverse=st.booleans(),
+        )
+        def islice(self, start, stop, reverse):
+            got = list(self.s.islice(start, stop, reverse=reverse))
+            expected = self.model[start:stop]
+            assert got == (expected[::-1] if reverse else expected)
+            assert all(type(x) is int for x in got)
+
+        @rule(data=st.data())
+        def compare_with_builtin_sets(self, data):
+            mine = set(self.model)
+            kind = data.draw(st.sampled_from(["equal", "subset", "superset", "other"]), label="kind")
+            if kind == "equal":
+                other = set(mine)
+            elif kind == "subset":
+                other = set(data.draw(st.lists(st.sampled_from(self.model), unique=True), label="sub")) if mine else set()
+            elif kind == "superset":
+                other = mine | set(data.draw(st.lists(KEY, max_size=5), label="more"))
+            else:
+                other = set(data.draw(st.lists(KEY, max_size=10), label="other"))
+            for o in (other, frozenset(other), dict.fromkeys(other).keys()):
+                for a, b, sa, sb in ((self.s, o, mine, other), (o, self.s, other, mine)):
+                    assert (a == b) is (sa == sb)
+                    assert (a != b) is (sa != sb)
+                    assert (a <= b) is (sa <= sb)
+                    assert (a < b) is (sa < sb)
+                    assert (a >= b) is (sa >= sb)
+                    assert (a > b) is (sa > sb)
+            assert self.s.issubset(list(other)) is mine.issubset(other)
+            assert self.s.issuperset(iter(other)) is mine.issuperset(other)
+            assert self.s.isdisjoint(tuple(other)) is mine.isdisjoint(other)
+
         @rule()
         def clear(self):
             self.s.clear()

@@ -78,7 +78,7 @@ WIDE = {
     "small": (SMALL, st.tuples(st.integers(-128, 127), st.text(max_size=1)), _small),
 }
 for _name in WIDE:
-    for _chunk in (4, None):
+    for _chunk in (4, 8, None):
         _machine = make_machine(_name, _chunk, WIDE[_name])
         _case = settings(max_examples=25, stateful_step_count=25)(_machine).TestCase
         globals()[f"Test_{_name}_{_chunk}"] = _case

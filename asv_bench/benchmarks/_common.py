@@ -145,4 +145,6 @@ def warm_jit() -> None:
         s.contains_many(batch), s.searchsorted(batch), s.index_many(batch), s.take(few)
     s.contains_many(few[:1]), s.searchsorted(few[:1])  # single query: the per-query path
     t = SortedSet(evens[::-1].copy(), chunk_size=64)
-    s | t, s & t, s.copy(), s.to_numpy()
+    s | t, s & t, s.copy(), s.to_numpy(), s <= t
+    s.insert(7), s.discard_irange(7, 7)
+    del t[10:5000]

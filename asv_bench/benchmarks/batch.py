@@ -52,6 +52,39 @@ class BatchWrites:
         self.s.replace_many(self.old, self.new)
 
 
+class RangeRemoval:
+    """Removing a run of consecutive keys (a tenth of the set, from a third of the way in).
+
+    ``del s[i:j]`` and ``discard_irange`` drop the chunks inside the run
+    without reading them; ``irange`` + ``discard_many`` is the two-call way
+    they replace.  On a fresh copy of the set before every timed call.
+    """
+
+    params = [SIZES]
+    param_names = ["size"]
+    number = 1  # mutates: one timed call per setup
+    repeat = (3, 10, 10.0)
+
+    def setup(self, n):
+        warm_jit()
+        self.s = base_set(n).copy()
+        self.i = n // 3
+        self.j = self.i + n // 10
+        self.lo, self.hi = int(self.s[self.i]), int(self.s[self.j - 1])
+
+    def time_del_slice(self, n):
+        """``del s[i:j]``: ``n // 10`` consecutive keys."""
+        del self.s[self.i : self.j]
+
+    def time_discard_irange(self, n):
+        """``s.discard_irange(lo, hi)``: the same keys, by key range."""
+        self.s.discard_irange(self.lo, self.hi)
+
+    def time_irange_then_discard_many(self, n):
+        """``s.discard_many(s.irange(lo, hi))``: the same keys, the two-call way."""
+        self.s.discard_many(self.s.irange(self.lo, self.hi))
+
+
 class BatchReads:
     """``contains_many``, ``searchsorted``, ``index_many``, ``take`` (read-only)."""
 

@@ -68,7 +68,7 @@ class ScalarReads:
 
 
 class ScalarWrites:
-    """``s.add(x)`` and ``s.discard(x)``: 1,000 calls each, on a fresh copy of the set.
+    """``s.add(x)``, ``s.insert(x)`` and ``s.discard(x)``: 1,000 calls each, on a fresh copy of the set.
 
     ``setup`` runs again before every timed call (``number = 1``) and copies
     the memoized set, so every sample starts from the same keys and layout.
@@ -91,6 +91,12 @@ class ScalarWrites:
         add = self.s.add
         for k in self.new:
             add(k)
+
+    def time_insert(self, n, chunk):
+        """1,000 x ``s.insert(key)`` (index and whether it was added) of keys not yet in the set."""
+        insert = self.s.insert
+        for k in self.new:
+            insert(k)
 
     def time_discard(self, n, chunk):
         """1,000 x ``s.discard(key)`` of keys in the set."""

@@ -598,6 +598,7 @@ def _warm_jitset() -> None:
         s.add_many(b), s.discard_many(b), s.contains_many(b), s.searchsorted(b)
     s.contains_many(few[:1]), s.searchsorted(few[:1])
     s | s, s & s, SortedSet.from_sorted(s.to_numpy())
+    s.insert(5), s.discard(5), s.discard_irange(100, 4_000), s.add_many(np.arange(100, 4_001, 2)), s.irange(5, 9)
 
 
 def _structured(d: _Keys, repeats: int, out: TextIO, progress: Callable[[str], None]) -> None:
@@ -660,6 +661,90 @@ def _structured(d: _Keys, repeats: int, out: TextIO, progress: Callable[[str], N
           f"stored as 32)", file=out)
 
 
+def _interleaved(cases: dict, repeats: int, rounds: int = 3) -> dict:
+    """Median ns per operation of each case, measured in ``rounds`` alternating rounds.
+
+    For ratios between cases of one peer that are close (``insert`` against
+    ``add``): alternating spreads the machine's drift over all of them.
+    """
+    samples: dict = {name: [] for name in cases}
+    for _ in range(rounds):
+        for name, case in cases.items():
+            samples[name].append(_median_ns(case, repeats))
+    return {name: statistics.median(v) for name, v in samples.items()}
+
+
+def _api(d: _Keys, repeats: int, out: TextIO, progress: Callable[[str], None]) -> None:
+    """``insert`` against ``add``, and removing a run of keys by position or by key range.
+
+    The run is ``batch`` consecutive keys from a third of the way in.  The
+    same removal is timed as ``del s[i:j]``, ``discard_irange(lo, hi)``,
+    ``discard_many(irange(lo, hi))`` (the two-call way it replaces),
+    ``del s[i:j]`` on a sortedcontainers.SortedSet, and a NumPy copy without
+    the run; every case puts the keys back (untimed) after each run.
+    """
+    from jitset import SortedSet
+
+    size, batch = len(d.keys), len(d.new)
+    s = SortedSet.from_sorted(d.keys)
+    new = d.scalar_new
+    add, insert = s.add, s.insert
+
+    def add_loop():
+        for k in new:
+            add(k)
+
+    def insert_loop():
+        for k in new:
+            insert(k)
+
+    progress("api: insert against add")
+    scalar = _interleaved({
+        "add": _Case(add_loop, len(new), restore=lambda: s.discard_many(new)),
+        "insert": _Case(insert_loop, len(new), restore=lambda: s.discard_many(new)),
+    }, repeats)
+
+    i = size // 3
+    j = min(size, i + batch)
+    run = d.keys[i:j]
+    lo, hi = int(run[0]), int(run[-1])
+    put_back = lambda: s.add_many(run)  # noqa: E731
+    cases = {
+        "del s[i:j]": _Case(lambda: s.__delitem__(slice(i, j)), len(run), restore=put_back),
+        "discard_irange": _Case(lambda: s.discard_irange(lo, hi), len(run), restore=put_back),
+        "irange + discard_many": _Case(lambda: s.discard_many(s.irange(lo, hi)), len(run), restore=put_back),
+        "numpy concatenate": _Case(lambda: np.concatenate((d.keys[:i], d.keys[j:])), len(run)),
+    }
+    if s.discard_irange(lo, hi) != (i, j) or len(s) != size - len(run):
+        print("WARNING: discard_irange disagrees with the keys (benchmark bug)", file=out)
+    put_back()
+    notes = []
+    try:
+        from sortedcontainers import SortedSet as PeerSet
+
+        peer = PeerSet(d.as_list("keys"))
+        run_list = run.tolist()
+        cases["sortedcontainers del s[i:j]"] = _Case(
+            lambda: peer.__delitem__(slice(i, j)), len(run), restore=lambda: peer.update(run_list))
+    except ImportError:
+        notes.append("sortedcontainers: skipped, not installed (pip install sortedcontainers)")
+    progress("api: removing a run of keys")
+    removal = _interleaved(cases, repeats)
+
+    print(f"\ninsert and range removal: {size:,} keys; scalar rows ns per call ({len(new):,}-call loops), "
+          f"removal rows ns per removed key ({len(run):,} consecutive keys)", file=out)
+    ratio = scalar["insert"] / scalar["add"]
+    print(f"{'add(k)':<30} {_fmt_value(scalar['add']):>9}", file=out)
+    print(f"{'insert(k)':<30} {_fmt_value(scalar['insert']):>9}   insert / add = {_fmt_ratio(ratio)}", file=out)
+    base = removal["del s[i:j]"]
+    print(f"{'':<30} {'ns/key':>9}   {'del s[i:j] / this':>17}", file=out)
+    for name, ns in removal.items():
+        print(f"{name:<30} {_fmt_value(ns):>9}   {_fmt_ratio(base / ns):>17}", file=out)
+    for note in notes:
+        print(f"  - {note}", file=out)
+    progress("api: " + " ".join(f"{k}={_fmt_value(v)}" for k, v in {**scalar, **removal}.items()))
+
+
 def _plot(path: str, title: str, ops: list[str], peers: list[str], ratios: dict, out: TextIO) -> None:
     """Horizontal bars of jitset/peer per operation, on a log axis, anchored at 1.
 
@@ -702,6 +787,7 @@ def run(
     repeats: int = 5,
     out: TextIO = sys.stdout,
     structured: bool = True,
+    api: bool = True,
 ) -> int:
     """Time jitset.SortedSet and its peers on the same keys and print a table.
 
@@ -721,6 +807,10 @@ def run(
         Where the table goes.  Progress goes to stderr.
     structured : bool
         Also time batch operations on the demo's (u1, S16, u8) key.
+    api : bool
+        Also time ``insert`` against ``add``, and removing a run of ``batch``
+        keys with ``del s[i:j]`` and ``discard_irange`` against
+        ``discard_many(irange(...))``, sortedcontainers and NumPy.
 
     Returns
     -------
@@ -813,6 +903,8 @@ def run(
             print(f"  - {note}", file=out)
     if structured:
         _structured(d, repeats, out, progress)
+    if api:
+        _api(d, repeats, out, progress)
     print(f"total time {time.perf_counter() - started:.1f} s", file=out)
 
     if plot:

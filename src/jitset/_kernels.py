@@ -494,18 +494,26 @@ def _discard(h, keys, fences, counts, order, tree, key):
 # ----------------------------------------------------------- scalar kernels
 
 
+#: :func:`add` returns ``PRESENT - index`` for a key that was already there.
+PRESENT = -2
+
+
 @kernel
 def add(address, key):
-    """Insert ``key``; return ``2 * index + added`` or NEED_ROOM (nothing changed) if a row is needed.
+    """Insert ``key``; return its index after the call if it was new,
+    ``PRESENT - index`` if it was already there, or NEED_ROOM (nothing
+    changed) if a split needs a row.
 
-    ``index`` is the key's index after the call and ``added`` is 1 when the
-    key was new, 0 when it was already there: one int carries both, so that
-    ``add`` and ``insert`` share this kernel and no tuple is boxed per call.
+    One int carries both answers, so that ``add`` and ``insert`` share this
+    kernel and no tuple is boxed per call; a new key (the common case for
+    ``insert``) needs no decoding at all.
     """
     h, keys, fences, counts, order, tree = state_view(address, key)
     check_free(address, h)
     index, status = _add_key(h, keys, fences, counts, order, tree, key)
-    return NEED_ROOM if status == NEED_ROOM else 2 * index + status
+    if status == 1:
+        return index
+    return NEED_ROOM if status == NEED_ROOM else PRESENT - index
 
 
 @kernel
@@ -806,6 +814,7 @@ def fill_sorted(address, values):
 
 __all__ = [
     "NEED_ROOM",
+    "PRESENT",
     "SHRINK",
     "add",
     "discard",

@@ -402,6 +402,8 @@ class DatetimeCodec(_NonIntCodec):
 
     def _array(self, values) -> np.ndarray:
         arr = np.asarray(values)
+        if arr.dtype.kind in "fcb":  # NumPy would cast 1.5 to 1 and True to 1: refused, as for scalars
+            raise TypeError(f"keys of dtype {arr.dtype} cannot be held by a SortedSet of dtype {self.dtype}")
         if arr.dtype.kind in "iu":  # counts of the set's unit, as NumPy reads them
             return as_key_array(arr.reshape(-1), np.dtype(np.int64)).reshape(arr.shape).view(self.dtype)
         if arr.dtype.kind not in "Mm":

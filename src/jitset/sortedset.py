@@ -12,11 +12,13 @@ import operator
 import os
 import threading
 from collections.abc import MutableSet, Sequence, Set
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Iterable, Iterator, NoReturn, Optional, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from jitset import _kernels, _persist
+from jitset._kernels import NEED_ROOM, PRESENT
 from jitset._keys import (
     argsort_keys,
     as_key_array,
@@ -224,7 +226,14 @@ class SortedSet:
         return self
 
     @classmethod
-    def from_sorted(cls, values, *, dtype=None, capacity=None, chunk_size=None) -> "SortedSet":
+    def from_sorted(
+        cls,
+        values: Iterable[Any],
+        *,
+        dtype: Any = None,
+        capacity: Optional[int] = None,
+        chunk_size: Optional[int] = None,
+    ) -> "SortedSet":
         """Build from strictly increasing keys, skipping the sort.  O(n).
 
         Raises
@@ -279,11 +288,14 @@ class SortedSet:
         try:
             code = self._k.add(self._addr, key)
         except SetBusy:
-            code = -1
-        if code < 0:  # NEED_ROOM (a split needs a row; nothing changed) or busy
-            with self._held:
-                code = self._add_held(key)
-        return code >> 1  # the kernel returns 2 * index + added
+            code = NEED_ROOM
+        if code >= 0:  # added at that index
+            return code
+        if code != NEED_ROOM:  # PRESENT - index: it was there already
+            return PRESENT - code
+        with self._held:  # a split needs a row (nothing changed), or another thread holds the set
+            code = self._add_held(key)
+        return code if code >= 0 else PRESENT - code
 
     def insert(self, key: Any) -> tuple[int, bool]:
         """Add ``key``; return ``(index after the call, whether it was added)``.
@@ -305,16 +317,19 @@ class SortedSet:
         try:
             code = self._k.add(self._addr, key)
         except SetBusy:
-            code = -1
-        if code < 0:
-            with self._held:
-                code = self._add_held(key)
-        return code >> 1, code & 1 == 1
+            code = NEED_ROOM
+        if code >= 0:
+            return code, True
+        if code != NEED_ROOM:
+            return PRESENT - code, False
+        with self._held:
+            code = self._add_held(key)
+        return (code, True) if code >= 0 else (PRESENT - code, False)
 
     def _add_held(self, key) -> int:
-        """The add kernel's ``2 * index + added``, for a caller that holds the set (may grow the storage)."""
+        """The add kernel's answer (index, or PRESENT - index), for a caller that holds the set (may grow the storage)."""
         code = self._k.add(self._addr | OWNER, key)
-        while code < 0:
+        while code == NEED_ROOM:
             self._store.grow()
             code = self._k.add(self._addr | OWNER, key)
         return code
@@ -324,7 +339,7 @@ class SortedSet:
         with self._held:
             return kernel(self._addr | OWNER, *args)
 
-    def discard(self, key) -> int:
+    def discard(self, key: Any) -> int:
         """Remove ``key`` if present; return the index it had, or -1.
 
         O(log n) plus O(chunk_size).
@@ -356,7 +371,7 @@ class SortedSet:
             index = _kernels.SHRINK - index
         return index
 
-    def remove(self, key) -> int:
+    def remove(self, key: Any) -> int:
         """Remove ``key``; return the index it had.  ``KeyError`` when absent.
 
         Examples
@@ -453,7 +468,7 @@ class SortedSet:
             self._store.shrink_if_sparse()
         return out[len(out) - n :]
 
-    def add_many(self, keys) -> np.ndarray:
+    def add_many(self, keys: ArrayLike) -> np.ndarray:
         """Add every key of ``keys``; return the indices of the newly added ones.
 
         The indices (int64, ascending) are positions in the set *after* the
@@ -473,7 +488,7 @@ class SortedSet:
         """
         return self._add_sorted(sort_unique(self._batch(keys)))
 
-    def discard_many(self, keys) -> np.ndarray:
+    def discard_many(self, keys: ArrayLike) -> np.ndarray:
         """Remove the keys of ``keys`` that are present; return the indices they had.
 
         The indices (int64, ascending) are positions *before* the call;
@@ -494,7 +509,7 @@ class SortedSet:
                 return self._rebuild(removed, removed[:0])[0]
             return self._discard_sorted(removed)
 
-    def replace(self, old, new) -> tuple[int, int]:
+    def replace(self, old: Any, new: Any) -> tuple[int, int]:
         """Move one key: remove ``old``, add ``new``.
 
         Returns ``(index old had before, index new has after)``.  ``KeyError``
@@ -512,9 +527,10 @@ class SortedSet:
             removed_at = self._discard_held(old_key)
             if removed_at < 0:
                 raise KeyError(old)
-            return removed_at, self._add_held(new_key) >> 1
+            code = self._add_held(new_key)
+            return removed_at, code if code >= 0 else PRESENT - code
 
-    def replace_many(self, old_keys, new_keys) -> tuple[np.ndarray, np.ndarray]:
+    def replace_many(self, old_keys: ArrayLike, new_keys: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """``discard_many(old_keys)`` then ``add_many(new_keys)``, fused.
 
         Returns ``(removed_indices, inserted_indices)``: the first relative
@@ -557,7 +573,7 @@ class SortedSet:
     def __bool__(self) -> bool:
         return self._store.size > 0
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Union[int, slice]) -> Any:
         """``s[i]`` (Python int) or ``s[i:j:k]`` (NumPy array).  O(log n) per key.
 
         Examples
@@ -614,10 +630,10 @@ class SortedSet:
         block = self._gather(lo, abs(r[-1] - r[0]) + 1)
         return np.ascontiguousarray(block[r.start - lo :: r.step])
 
-    def __setitem__(self, index, value):
+    def __setitem__(self, index: Any, value: Any) -> NoReturn:
         raise NotImplementedError("a SortedSet decides where keys go: use add() and discard()")
 
-    def __delitem__(self, index: int | slice) -> None:
+    def __delitem__(self, index: Union[int, slice]) -> None:
         """``del s[i]`` or ``del s[i:j:k]``: remove keys by position.
 
         A negative ``i`` counts from the end; ``IndexError`` when out of
@@ -666,7 +682,7 @@ class SortedSet:
         if self._k.delete_range(self._addr | OWNER, self._like, start, stop):
             self._store.shrink_if_sparse()
 
-    def index(self, key) -> int:
+    def index(self, key: Any) -> int:
         """Index of ``key``; ``ValueError`` when absent.  O(log n).
 
         Examples
@@ -714,7 +730,7 @@ class SortedSet:
                 self._k.rank_each(self._addr, queries, right, ranks, found)
         return ranks, found
 
-    def contains_many(self, keys) -> np.ndarray:
+    def contains_many(self, keys: ArrayLike) -> np.ndarray:
         """Membership of every key, as a bool array of the shape of ``keys``.
 
         Large batches are sorted and answered by one sweep over the chunks.
@@ -727,7 +743,7 @@ class SortedSet:
         q, shape = self._queries(keys)
         return self._rank(q, False)[1].reshape(shape)[()]
 
-    def searchsorted(self, keys, side: str = "left") -> np.ndarray:
+    def searchsorted(self, keys: ArrayLike, side: str = "left") -> np.ndarray:
         """Exactly ``np.searchsorted(s.to_numpy(), keys, side)``, without the copy.
 
         Examples
@@ -740,7 +756,7 @@ class SortedSet:
         q, shape = self._queries(keys)
         return self._rank(q, side == "right")[0].reshape(shape)[()]
 
-    def index_many(self, keys) -> np.ndarray:
+    def index_many(self, keys: ArrayLike) -> np.ndarray:
         """Index of every key, -1 where absent (int64, shape of ``keys``).
 
         Examples
@@ -752,7 +768,7 @@ class SortedSet:
         ranks, found = self._rank(q, False)
         return np.where(found, ranks, -1).reshape(shape)[()]
 
-    def take(self, indices) -> np.ndarray:
+    def take(self, indices: ArrayLike) -> np.ndarray:
         """Keys at ``indices`` (negative allowed), like ``np.take``; ``IndexError`` out of range.
 
         Examples
@@ -773,11 +789,11 @@ class SortedSet:
             self._k.take(self._addr, np.where(idx < 0, idx + n, idx), out)
         return self._codec.decode(out).reshape(shape)
 
-    def count(self, key) -> int:
+    def count(self, key: Any) -> int:
         """1 if ``key`` is in the set, else 0."""
         return int(key in self)
 
-    def bisect_left(self, key) -> int:
+    def bisect_left(self, key: Any) -> int:
         """Number of keys less than ``key``: where it would be inserted.  O(log n).
 
         Examples
@@ -787,7 +803,7 @@ class SortedSet:
         """
         return self._bisect(self._key(key), False)
 
-    def bisect_right(self, key) -> int:
+    def bisect_right(self, key: Any) -> int:
         """Number of keys less than or equal to ``key``.  O(log n).
 
         Examples
@@ -815,7 +831,7 @@ class SortedSet:
 
     bisect = bisect_right
 
-    def floor(self, key) -> Optional[int]:
+    def floor(self, key: Any) -> Any:
         """Greatest key <= ``key``, or None.
 
         Examples
@@ -826,7 +842,7 @@ class SortedSet:
         """
         return self._neighbour(key, True, -1)
 
-    def ceiling(self, key) -> Optional[int]:
+    def ceiling(self, key: Any) -> Any:
         """Least key >= ``key``, or None.
 
         Examples
@@ -836,7 +852,7 @@ class SortedSet:
         """
         return self._neighbour(key, False, 0)
 
-    def lower(self, key) -> Optional[int]:
+    def lower(self, key: Any) -> Any:
         """Greatest key < ``key``, or None.
 
         Examples
@@ -846,7 +862,7 @@ class SortedSet:
         """
         return self._neighbour(key, False, -1)
 
-    def higher(self, key) -> Optional[int]:
+    def higher(self, key: Any) -> Any:
         """Least key > ``key``, or None.
 
         Examples
@@ -856,14 +872,14 @@ class SortedSet:
         """
         return self._neighbour(key, True, 0)
 
-    def min(self) -> int:
+    def min(self) -> Any:
         """Smallest key; ``ValueError`` when empty."""
         try:
             return self[0]
         except IndexError:
             raise ValueError("min() of an empty SortedSet") from None
 
-    def max(self) -> int:
+    def max(self) -> Any:
         """Largest key; ``ValueError`` when empty."""
         try:
             return self[-1]
@@ -872,8 +888,8 @@ class SortedSet:
 
     def irange(
         self,
-        minimum=None,
-        maximum=None,
+        minimum: Any = None,
+        maximum: Any = None,
         inclusive: tuple[bool, bool] = (True, True),
         reverse: bool = False,
     ) -> np.ndarray:
@@ -978,7 +994,7 @@ class SortedSet:
     def _assign(self, keys: np.ndarray) -> None:
         self._store.take_over(build(np.ascontiguousarray(keys), self.chunk_size))
 
-    def union(self, *others) -> "SortedSet":
+    def union(self, *others: Iterable[Any]) -> "SortedSet":
         """Keys in the set or in any of ``others``: a new set.  O(n + m).
 
         Examples
@@ -988,7 +1004,7 @@ class SortedSet:
         """
         return self._new(self._merged("union", others))
 
-    def intersection(self, *others) -> "SortedSet":
+    def intersection(self, *others: Iterable[Any]) -> "SortedSet":
         """Keys in the set and in every one of ``others``: a new set.  O(n + m).
 
         Examples
@@ -998,7 +1014,7 @@ class SortedSet:
         """
         return self._new(self._merged("intersection", others))
 
-    def difference(self, *others) -> "SortedSet":
+    def difference(self, *others: Iterable[Any]) -> "SortedSet":
         """Keys in the set and in none of ``others``: a new set.  O(n + m).
 
         Examples
@@ -1008,7 +1024,7 @@ class SortedSet:
         """
         return self._new(self._merged("difference", others))
 
-    def symmetric_difference(self, other) -> "SortedSet":
+    def symmetric_difference(self, other: Iterable[Any]) -> "SortedSet":
         """Keys in exactly one of the set and ``other``: a new set.  O(n + m).
 
         Examples
@@ -1018,22 +1034,22 @@ class SortedSet:
         """
         return self._new(self._merged("symmetric_difference", (other,)))
 
-    def update(self, *others) -> None:
+    def update(self, *others: Iterable[Any]) -> None:
         """Add the keys of every one of ``others`` (see :meth:`add_many` for indices)."""
         for other in others:
             self._add_sorted(self._sorted_keys(other))
 
-    def difference_update(self, *others) -> None:
+    def difference_update(self, *others: Iterable[Any]) -> None:
         """Remove the keys of every one of ``others`` (see :meth:`discard_many` for indices)."""
         for other in others:
             self.discard_many(other.to_numpy() if isinstance(other, SortedSet) else other)
 
-    def intersection_update(self, *others) -> None:
+    def intersection_update(self, *others: Iterable[Any]) -> None:
         """Keep only keys found in every one of ``others``."""
         with self._held:
             self._assign(self._merged("intersection", others))
 
-    def symmetric_difference_update(self, other) -> None:
+    def symmetric_difference_update(self, other: Iterable[Any]) -> None:
         """Keep the keys in exactly one of the set and ``other``."""
         with self._held:
             self._assign(self._merged("symmetric_difference", (other,)))
@@ -1165,46 +1181,46 @@ class SortedSet:
         """Operators accept sets and array-likes, like sortedcontainers; not strings or scalars."""
         return isinstance(other, (Set, list, tuple, range, np.ndarray))
 
-    def __or__(self, other):
+    def __or__(self, other: Iterable[Any]) -> "SortedSet":
         return self.union(other) if self._operand(other) else NotImplemented
 
-    def __and__(self, other):
+    def __and__(self, other: Iterable[Any]) -> "SortedSet":
         return self.intersection(other) if self._operand(other) else NotImplemented
 
-    def __sub__(self, other):
+    def __sub__(self, other: Iterable[Any]) -> "SortedSet":
         return self.difference(other) if self._operand(other) else NotImplemented
 
-    def __xor__(self, other):
+    def __xor__(self, other: Iterable[Any]) -> "SortedSet":
         return self.symmetric_difference(other) if self._operand(other) else NotImplemented
 
     __ror__ = __or__
     __rand__ = __and__
     __rxor__ = __xor__
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: Iterable[Any]) -> "SortedSet":
         if not self._operand(other):
             return NotImplemented
         return SortedSet(other, dtype=self._dtype, chunk_size=self.chunk_size).difference(self)
 
-    def __ior__(self, other):
+    def __ior__(self, other: Iterable[Any]) -> "SortedSet":
         if not self._operand(other):
             return NotImplemented
         self.update(other)
         return self
 
-    def __iand__(self, other):
+    def __iand__(self, other: Iterable[Any]) -> "SortedSet":
         if not self._operand(other):
             return NotImplemented
         self.intersection_update(other)
         return self
 
-    def __isub__(self, other):
+    def __isub__(self, other: Iterable[Any]) -> "SortedSet":
         if not self._operand(other):
             return NotImplemented
         self.difference_update(other)
         return self
 
-    def __ixor__(self, other):
+    def __ixor__(self, other: Iterable[Any]) -> "SortedSet":
         if not self._operand(other):
             return NotImplemented
         self.symmetric_difference_update(other)
@@ -1300,12 +1316,12 @@ class SortedSet:
         name = self._dtype.name if self._dtype.names is None else str(self._dtype)
         return f"SortedSet([{body}], dtype={name}, len={n})"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple:
         return (_rebuild, (self._dtype, self.chunk_size, self.to_numpy()))
 
     # ---------------------------------------------------------- persistence
 
-    def save(self, path) -> None:
+    def save(self, path: Union[str, os.PathLike]) -> None:
         """Write the set to exactly ``path`` (no extension added), atomically.
 
         The format (see :mod:`jitset._persist`) is a versioned header with the
@@ -1324,7 +1340,7 @@ class SortedSet:
         _persist.write(path, self.to_numpy(), self.chunk_size)
 
     @classmethod
-    def load(cls, path, mmap_mode: Optional[str] = None) -> "SortedSet":
+    def load(cls, path: Union[str, os.PathLike], mmap_mode: Optional[str] = None) -> "SortedSet":
         """Read a set written by :meth:`save`, validating everything first.
 
         ``ValueError`` (never a crash, never a wrong set) for a truncated,
