@@ -29,6 +29,7 @@ from jitset._keys import (
     sort_unique,
     take_keys,
 )
+from jitset._numba_extension import numba_type, register_class
 from jitset._plumbing import H_BUSY, H_CAP, OWNER, SetBusy, entry_points
 from jitset._storage import Storage, build, rows_for
 
@@ -178,7 +179,10 @@ class SortedSet:
     (1, b'zed')
     """
 
-    __slots__ = ("_store", "_addr", "_k", "_lo", "_hi", "_codec", "_out", "_like", "_dtype", "_held", "__weakref__")
+    __slots__ = (
+        "_store", "_addr", "_k", "_lo", "_hi", "_codec", "_out", "_like", "_dtype", "_held", "_numba_type_",
+        "__weakref__",
+    )
 
     def __init__(
         self,
@@ -217,6 +221,9 @@ class SortedSet:
         self._hi = codec.hi
         self._dtype = dtype
         self._held = _Hold(store.header)
+        # numba's dispatcher reads this attribute first (a slot: no Python code
+        # runs), and only falls back to its slow typeof for objects without it
+        self._numba_type_ = numba_type(dtype)
 
     @classmethod
     def _from_sorted_unique(cls, raw: np.ndarray, chunk: int, dtype: np.dtype) -> "SortedSet":
@@ -333,6 +340,16 @@ class SortedSet:
             self._store.grow()
             code = self._k.add(self._addr | OWNER, key)
         return code
+
+    def _wait(self) -> None:
+        """Return once no other thread holds the set (compiled callers then look again)."""
+        with self._held:
+            pass
+
+    def _give_back(self) -> None:
+        """Shrink the storage if mostly empty (compiled callers, after a discard said so)."""
+        with self._held:
+            self._store.shrink_if_sparse()
 
     def _held_call(self, kernel, *args):
         """Call a scalar kernel that raised SetBusy again, once the set is ours."""
@@ -1431,6 +1448,8 @@ def _holding(a: SortedSet, b: SortedSet):
     with first._held, second._held:
         yield
 
+
+register_class(SortedSet)  # SortedSet(...) in compiled code, and typeof for numba
 
 # sortedcontainers' SortedSet is both; registering (rather than inheriting)
 # keeps the mixins' generic methods from standing in for the fast ones.
