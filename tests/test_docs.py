@@ -21,8 +21,9 @@ def test_docstring_examples():
 def test_readme_usage_examples():
     text = README.read_text()
     usage = re.search(r"## Usage\n(.*?)\n## ", text, re.S).group(1)
-    blocks = re.findall(r"```python\n(.*?)```", usage, re.S)
-    assert len(blocks) >= 2
+    inside = re.search(r"## Inside numba code\n(.*?)\n## ", text, re.S).group(1)
+    blocks = re.findall(r"```python\n(.*?)```", usage + inside, re.S)
+    assert len(blocks) >= 4
     test = doctest.DocTestParser().get_doctest("".join(blocks), {}, "README", str(README), 0)
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)

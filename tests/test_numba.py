@@ -123,6 +123,17 @@ def nb_ident(s):
     return s
 
 
+@numba.njit
+def nb_build(a, chunk):
+    return SortedSet(a, chunk_size=chunk)
+
+
+@numba.njit
+def nb_round_trip(s, k):
+    index, added = s.insert(k)
+    return index, added, k in s, s.index(k), s[index], s[-1], s.floor(k), s.discard(k), k in s
+
+
 def _value_float(x):
     return float(x) + 0.0
 
@@ -159,7 +170,11 @@ def make_machine(name: str, chunk_size):
         @initialize(initial=st.lists(keys, max_size=40), inside=st.booleans())
         def build(self, initial, inside):
             arr = np.array(initial, dtype=dtype)
-            self.s = SortedSet(arr, chunk_size=chunk_size)
+            if inside:  # built by a compiled function
+                self.s = nb_build(arr, chunk_size or 512)
+            else:
+                self.s = SortedSet(arr, chunk_size=chunk_size)
+            assert self.s.dtype == dtype and self.s.chunk_size == (chunk_size or 512)
             self.model = sorted({value(k) for k in initial})
             assert nb_ident(self.s) is self.s
 
@@ -309,6 +324,34 @@ def test_keys_the_dtype_cannot_hold_raise_and_change_nothing():
     assert nb_member(SortedSet([2**63 - 1]), np.uint64(2**63)) == (False, 0)
     assert nb_add(SortedSet(dtype=np.uint64), np.uint64(2**64 - 1)) == 0
     assert nb_member(SortedSet([-0.0, 1.0]), -0.0) == (True, 1) and nb_insert(SortedSet([0.0]), -0.0) == (0, False)
+
+
+@pytest.mark.parametrize(
+    "dtype, keys",
+    [
+        (np.float32, [np.float32(-np.inf), np.float32(-0.0), np.float32(1e-45), np.float32(3.5), np.float32(np.inf)]),
+        (np.bool_, [False, True]),
+        ("timedelta64[s]", [np.timedelta64(v, "s") for v in (I64.min + 1, -1, 0, I64.max)]),
+        (np.int8, [-128, -1, 0, 127]),
+        (np.uint64, [np.uint64(0), np.uint64(2**63), np.uint64(2**64 - 1)]),
+    ],
+    ids=["float32", "bool", "timedelta64", "int8", "uint64"],
+)
+def test_the_other_one_word_dtypes_at_their_extremes(dtype, keys):
+    s = SortedSet(dtype=dtype, chunk_size=4)
+    model = []
+    for k in keys:  # ascending: each key is the largest so far
+        index, added, found, at, same, last, floor, removed, gone = nb_round_trip(s, k)
+        assert (index, added, found, at, removed, gone) == (len(model), True, True, len(model), len(model), False)
+        assert same == k and last == k and floor == k
+        assert nb_add(s, k) == len(model)
+        model.append(k)
+        s._check()
+    assert s.to_numpy().tolist() == np.array(model, dtype=s.dtype).tolist()
+    if s.dtype == np.float32:
+        with pytest.raises(TypeError):  # not exactly a float32
+            nb_add(s, 0.1)
+        assert nb_member(s, np.float32(np.nan)) == (False, 0)
 
 
 def test_errors_of_compiled_calls_match_python():
@@ -467,6 +510,20 @@ def test_compiled_adds_while_another_thread_runs_batches():
     s._check()
     assert np.array_equal(s.to_numpy(), np.arange(200_000))
     print(f"compiled calls that waited for the batch thread: {len(waits)}")
+
+
+@numba.njit(parallel=True)
+def nb_add_range_parallel(s, n):
+    for k in numba.prange(n):
+        s.add(k)
+
+
+def test_parallel_functions_are_serialized_per_method():
+    """prange's worker threads take the GIL for each method: correct, if not faster."""
+    s = SortedSet(chunk_size=8)
+    nb_add_range_parallel(s, 50_000)  # grows from empty, from worker threads
+    s._check()
+    assert np.array_equal(s.to_numpy(), np.arange(50_000))
 
 
 def test_nogil_functions_take_the_gil_per_method():

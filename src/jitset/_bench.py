@@ -33,6 +33,7 @@ bench`` calls :func:`run`.
 
 from __future__ import annotations
 
+import functools
 import gc
 import statistics
 import sys
@@ -745,6 +746,215 @@ def _api(d: _Keys, repeats: int, out: TextIO, progress: Callable[[str], None]) -
     progress("api: " + " ".join(f"{k}={_fmt_value(v)}" for k, v in {**scalar, **removal}.items()))
 
 
+# ------------------------------------------------------- inside numba code
+# Loops compiled once per process (cached on disk) that call a SortedSet's
+# methods from numba code; the same loops run in Python for the peers.
+
+
+@functools.lru_cache(maxsize=None)
+def compiled_loops() -> dict:
+    """The compiled loops, made once (lazily: the bench's other tables need no numba compile)."""
+    import numba
+
+    @numba.njit(cache=True)
+    def add_discard(s, keys):
+        total = 0
+        for k in keys:
+            total += s.add(k)
+        for k in keys:
+            total += s.discard(k)
+        return total
+
+    @numba.njit(cache=True)
+    def contains(s, keys):
+        total = 0
+        for k in keys:
+            total += k in s
+        return total
+
+    @numba.njit(cache=True)
+    def index(s, keys):
+        total = 0
+        for k in keys:
+            total += s.index(k)
+        return total
+
+    @numba.njit(cache=True)
+    def getitem(s, idx):
+        total = 0
+        for i in idx:
+            total += s[i]
+        return total
+
+    @numba.njit(cache=True)
+    def passing(s):
+        return s
+
+    return {"add_discard": add_discard, "contains": contains, "index": index, "getitem": getitem,
+            "passing": passing}
+
+
+@functools.lru_cache(maxsize=None)
+def window_ranks_compiled():
+    """The README's sliding-window example, compiled: rank of each value among the last ``w``."""
+    import numba
+
+    from jitset import SortedSet
+
+    @numba.njit(cache=True)
+    def window_ranks(values, w):
+        s = SortedSet(dtype=np.int64)
+        ranks = np.empty(len(values), dtype=np.int64)
+        for i in range(len(values)):
+            if i >= w:
+                s.discard(values[i - w] * 2**32 + (i - w))
+            ranks[i] = s.add(values[i] * 2**32 + i)  # (value, arrival) in one int64: unique keys
+        return ranks
+
+    return window_ranks
+
+
+def window_ranks_python(values: list, w: int, s) -> list:
+    """The same loop in Python on a jitset.SortedSet, whose ``add`` returns the index."""
+    ranks = []
+    add, discard = s.add, s.discard
+    for i, v in enumerate(values):
+        if i >= w:
+            discard(values[i - w] * 2**32 + (i - w))
+        ranks.append(add(v * 2**32 + i))
+    return ranks
+
+
+def window_ranks_sortedcontainers(values: list, w: int, s) -> list:
+    """The same loop on a sortedcontainers.SortedSet: ``add`` returns nothing, so ``index`` too."""
+    ranks = []
+    add, discard, index = s.add, s.discard, s.index
+    for i, v in enumerate(values):
+        if i >= w:
+            discard(values[i - w] * 2**32 + (i - w))
+        key = v * 2**32 + i
+        add(key)
+        ranks.append(index(key))
+    return ranks
+
+
+def _five_methods():
+    """A new user function calling five methods (a new dispatcher: compiled from scratch)."""
+    import numba
+
+    @numba.njit
+    def five(s, k):
+        s.add(k)
+        found = k in s
+        i = s.index(k)
+        first = s[0]
+        s.discard(k)
+        return found, i, first
+
+    return five
+
+
+def _inside_numba(d: _Keys, repeats: int, out: TextIO, progress: Callable[[str], None]) -> None:
+    """Scalar methods called from compiled loops against jitset's Python calls and sortedcontainers."""
+    from jitset import SortedSet
+
+    size = len(d.keys)
+    loops = compiled_loops()
+    s = SortedSet.from_sorted(d.keys)
+    rng = np.random.default_rng(777)
+    n = min(100_000, size)
+    new = d.new[: min(n, len(d.new))]
+    present = d.keys[rng.integers(0, size, n)]
+    idx = rng.integers(0, size, n)
+    progress("inside numba: compiling the loops (once; cached afterwards)")
+    for name, args in (("add_discard", (new[:2],)), ("contains", (present[:2],)), ("index", (present[:2],)),
+                       ("getitem", (idx[:2],)), ("passing", ())):
+        loops[name](s, *args)
+    new_l, present_l, idx_l = new.tolist(), present.tolist(), idx.tolist()
+
+    def python_add_discard(t, keys):
+        add, discard = t.add, t.discard
+        for k in keys:
+            add(k)
+        for k in keys:
+            discard(k)
+
+    def python_contains(t, keys):
+        for k in keys:
+            k in t
+
+    def python_index(t, keys):
+        index = t.index
+        for k in keys:
+            index(k)
+
+    def python_getitem(t, positions):
+        for i in positions:
+            t[i]
+
+    peers = {}
+    try:
+        from sortedcontainers import SortedSet as PeerSet
+
+        peers["sortedcontainers"] = PeerSet(d.as_list("keys"))
+    except ImportError:
+        pass
+    rows = {
+        "add + discard": (loops["add_discard"], python_add_discard, new, new_l, 2 * len(new)),
+        "k in s": (loops["contains"], python_contains, present, present_l, n),
+        "index(k)": (loops["index"], python_index, present, present_l, n),
+        "s[i]": (loops["getitem"], python_getitem, idx, idx_l, n),
+    }
+    progress("inside numba: timing")
+    print(f"\ninside numba code: {size:,} keys, loops of {n:,} operations, ns per operation; "
+          "ratio = compiled / peer", file=out)
+    head = f"{'operation':<16} {'compiled':>9} | {'jitset from Python':>18} {'ratio':>7}"
+    for name in peers:
+        head += f" | {name:>16} {'ratio':>7}"
+    print(head, file=out)
+    print("-" * len(head), file=out)
+    for op, (compiled, python, arr, lst, count) in rows.items():
+        ns = _interleaved({
+            "compiled": _Case(lambda: compiled(s, arr), count),
+            "python": _Case(lambda: python(s, lst), count),
+            **{name: _Case(lambda t=t: python(t, lst), count) for name, t in peers.items()},
+        }, repeats, rounds=1)
+        line = f"{op:<16} {_fmt_value(ns['compiled']):>9} | {_fmt_value(ns['python']):>18} " \
+               f"{_fmt_ratio(ns['compiled'] / ns['python']):>7}"
+        for name in peers:
+            line += f" | {_fmt_value(ns[name]):>16} {_fmt_ratio(ns['compiled'] / ns[name]):>7}"
+        print(line, file=out)
+        progress(f"inside numba {op}: " + " ".join(f"{k}={_fmt_value(v)}" for k, v in ns.items()))
+    passing = loops["passing"]
+    call = _median_ns(_Case(lambda: [passing(s) for _ in range(1_000)], 1_000), repeats)
+    print(f"  - passing a set into a compiled function (f(s) returning s): {call:,.0f} ns per call", file=out)
+    started = time.perf_counter()
+    _five_methods()(s, int(new[0]))
+    print(f"  - compiling a new user function that calls add, in, index, s[i] and discard (jitset's own "
+          f"kernels already compiled): {time.perf_counter() - started:.1f} s", file=out)
+
+    # the README's sliding-window ranks, the same loop three ways
+    values = np.random.default_rng(4242).integers(0, 1_000, 200_000)
+    w = 1_000
+    window = window_ranks_compiled()
+    window(values[:10], 3)
+    values_l = values.tolist()
+    cases = {"compiled": _Case(lambda: window(values, w), len(values)),
+             "jitset from Python": _Case(lambda: window_ranks_python(values_l, w, SortedSet(dtype=np.int64)),
+                                         len(values))}
+    if peers:
+        cases["sortedcontainers"] = _Case(lambda: window_ranks_sortedcontainers(values_l, w, PeerSet()),
+                                          len(values))
+    ns = _interleaved(cases, max(1, repeats // 2), rounds=1)
+    expected = window_ranks_python(values_l[:5_000], w, SortedSet(dtype=np.int64))
+    if window(values[:5_000], w).tolist() != expected:
+        print("WARNING: the compiled window ranks disagree with the Python loop (benchmark bug)", file=out)
+    print(f"  - sliding-window ranks ({len(values):,} events, window {w:,}), ns per event: "
+          + ", ".join(f"{k} {_fmt_value(v)}" for k, v in ns.items())
+          + "; compiled / " + ", ".join(f"{k} {_fmt_ratio(ns['compiled'] / v)}" for k, v in ns.items()
+                                        if k != "compiled"), file=out)
+
+
 def _plot(path: str, title: str, ops: list[str], peers: list[str], ratios: dict, out: TextIO) -> None:
     """Horizontal bars of jitset/peer per operation, on a log axis, anchored at 1.
 
@@ -788,6 +998,7 @@ def run(
     out: TextIO = sys.stdout,
     structured: bool = True,
     api: bool = True,
+    numba_rows: bool = True,
 ) -> int:
     """Time jitset.SortedSet and its peers on the same keys and print a table.
 
@@ -811,6 +1022,10 @@ def run(
         Also time ``insert`` against ``add``, and removing a run of ``batch``
         keys with ``del s[i:j]`` and ``discard_irange`` against
         ``discard_many(irange(...))``, sortedcontainers and NumPy.
+    numba_rows : bool
+        Also time scalar methods called from compiled (numba) loops against
+        jitset's Python calls and sortedcontainers, the cost of passing a set
+        into a compiled function, and the README's sliding-window example.
 
     Returns
     -------
@@ -905,6 +1120,8 @@ def run(
         _structured(d, repeats, out, progress)
     if api:
         _api(d, repeats, out, progress)
+    if numba_rows:
+        _inside_numba(d, repeats, out, progress)
     print(f"total time {time.perf_counter() - started:.1f} s", file=out)
 
     if plot:

@@ -321,7 +321,9 @@ def _float_converter(dtype: np.dtype, key):
     @register_jitable
     def encode(f):
         b = _bitcast(ftype(f) + ftype(0.0), utype)  # + 0.0 turns -0.0 into 0.0
-        return (b ^ mask) if b & sign else (b | sign)
+        # back to the storage width: numba widens small integers in arithmetic,
+        # and a kernel reads the arrays as the type of the key it is given
+        return utype((b ^ mask) if b & sign else (b | sign))
 
     if isinstance(key, types.Boolean):
         return lambda k: (_OK, encode(1.0 if k else 0.0))
