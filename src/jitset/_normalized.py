@@ -39,7 +39,8 @@ import struct
 import numpy as np
 
 from jitset._keys import _NonIntCodec, _materialize, _require_1d, codec_for, resolve_dtype
-from jitset._plumbing import entry_points, word_dtype
+from jitset._entry_points import entry_points
+from jitset._plumbing import word_dtype
 
 #: Widest normalized key accepted (bytes); wider keys would make every compare
 #: and shift slow, and a hash or a prefix is the better key there.

@@ -82,6 +82,7 @@ from numba.np.numpy_support import as_dtype, from_dtype
 
 from jitset import _kernels
 from jitset._kernels import NEED_ROOM, PRESENT, SHRINK
+from jitset._keys import codec_for, resolve_dtype
 from jitset._plumbing import H_BUSY, H_SIZE, HEADER_LEN
 
 __all__ = ["SortedSetType", "numba_type"]
@@ -112,8 +113,6 @@ class SortedSetType(types.Type):
         self.dtype = np.dtype(dtype)
         self.supported = self.dtype.names is None and self.dtype.kind in _ONE_WORD
         if self.supported:
-            from jitset._keys import codec_for
-
             self.storage = codec_for(self.dtype).storage
             self.keytype = from_dtype(self.dtype)  # what methods take and return
             self.rawtype = from_dtype(self.storage)  # what the kernels take and return
@@ -264,10 +263,6 @@ def _size(s):
 # ``count`` turn a non-zero status into False; everything else raises.
 
 _OK, _TYPE, _OVERFLOW, _VALUE = 0, 1, 2, 3
-
-
-def _is_number(t) -> bool:
-    return isinstance(t, (types.Integer, types.Float, types.Boolean))
 
 
 def _integer_converter(dtype: np.dtype, key):
@@ -887,35 +882,35 @@ def _irange(s, minimum=None, maximum=None, inclusive=(True, True), reverse=False
 # ------------------------------------------------------------ constructor
 
 
-def _dtype_of(t):
-    """The NumPy dtype a numba value given as ``dtype=`` stands for, or None."""
+def _absent(t) -> bool:
+    """Whether an overload argument was left out (or given as None)."""
+    return t is None or isinstance(t, (types.Omitted, types.NoneType))
+
+
+def _dtype_argument(t):
+    """The NumPy dtype a ``dtype=`` argument in compiled code stands for (None: not given)."""
+    if _absent(t):
+        return None
     if isinstance(t, types.DType):
         return as_dtype(t.dtype)
     if isinstance(t, types.NumberClass):
         return as_dtype(t.instance_type)
-    if isinstance(t, (types.StringLiteral,)):
+    if isinstance(t, types.StringLiteral):
         return np.dtype(t.literal_value)
-    return None
+    raise TypingError(f"SortedSet(dtype=...) in compiled code takes a NumPy dtype or scalar type, not {t}")
 
 
 def _constructor(values=None, dtype=None, chunk_size=None):
-    """``SortedSet(values=None, dtype=None, chunk_size=None)`` in compiled code, through Python."""
-    given = None if isinstance(dtype, (types.Omitted, types.NoneType)) or dtype is None else _dtype_of(dtype)
-    if given is None and not (isinstance(dtype, (types.Omitted, types.NoneType)) or dtype is None):
-        raise TypingError(f"SortedSet(dtype=...) in compiled code takes a NumPy dtype or scalar type, not {dtype}")
-    if isinstance(values, types.Array):
-        if values.ndim != 1:
-            raise TypingError(f"SortedSet() takes a 1-D array in compiled code, not {values}")
+    """``SortedSet(values=None, dtype=None, chunk_size=None)`` in compiled code, built by Python."""
+    given = _dtype_argument(dtype)
+    if isinstance(values, types.Array) and values.ndim == 1:
         resolved = given if given is not None else as_dtype(values.dtype)
-    elif isinstance(values, (types.Omitted, types.NoneType)) or values is None:
+    elif _absent(values):
         resolved = given if given is not None else np.dtype(np.int64)
     else:
         raise TypingError(f"SortedSet() takes a 1-D array (or nothing) in compiled code, not {values}")
-    from jitset._keys import resolve_dtype
-
-    st = numba_type(resolve_dtype(resolved))
-    _check_supported(st)
-    name = st.dtype.str
+    st = _check_supported(numba_type(resolve_dtype(resolved)))
+    name = st.dtype.str  # a str crosses into object mode as it is; the dtype is rebuilt there
 
     def impl(values=None, dtype=None, chunk_size=None):
         with numba.objmode(s=st):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from jitset import _kernels
+from jitset._entry_points import entry_points
 from jitset._plumbing import (
     H_CAP,
     H_CHUNK,
@@ -24,7 +25,6 @@ from jitset._plumbing import (
     H_TREE,
     H_VERSION,
     HEADER_LEN,
-    entry_points,
 )
 
 

@@ -2,7 +2,8 @@
 
 This layer validates and converts, then calls one kernel.  It never loops
 over keys in Python, and it never lets an unchecked value reach a kernel
-(kernels trust their inputs; see :mod:`jitset._plumbing`).
+(kernels trust their inputs; see :mod:`jitset._entry_points`).  Compiled
+callers get the same methods from :mod:`jitset._numba_extension`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from jitset._keys import (
     take_keys,
 )
 from jitset._numba_extension import numba_type, register_class
-from jitset._plumbing import H_BUSY, H_CAP, OWNER, SetBusy, entry_points
+from jitset._entry_points import entry_points
+from jitset._plumbing import H_BUSY, H_CAP, OWNER, SetBusy
 from jitset._storage import Storage, build, rows_for
 
 __all__ = ["SortedSet", "DEFAULT_CHUNK_SIZE"]

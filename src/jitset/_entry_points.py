@@ -1,0 +1,103 @@
+"""Entry points: the compiled CPython wrappers through which Python calls the kernels.
+
+A numba dispatcher re-derives the argument types on every call (100-300 ns).
+``Dispatcher.compile(signature)`` returns the compiled CPython wrapper for one
+fixed signature (loaded from the on-disk cache when present); calling it skips
+type dispatch.  It converts arguments without checking them, so callers must
+pass exactly the types of the signature: the Python layer validates every key
+and index first.
+
+Imports run one way: this module sits above the kernels it serves
+(:mod:`jitset._kernels`, :mod:`jitset._batch_kernels`), which sit above
+:mod:`jitset._plumbing`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numba
+import numpy as np
+from numba import types
+
+from jitset import _batch_kernels, _kernels
+
+__all__ = ["entry_points", "EntryPoints"]
+
+
+def _array(dtype, ndim=1):
+    return types.Array(dtype, ndim, "C")
+
+
+def _signatures(key):
+    """Argument types of every kernel, for a storage whose numba key type is ``key``.
+
+    Scalar kernels live in :mod:`jitset._kernels`, batch kernels in
+    :mod:`jitset._batch_kernels`.  They take a header address first; ``key``
+    stands for a key or for a dummy "like" argument that only carries the dtype.
+    """
+    i64, b1 = types.int64, types.boolean
+    keys, ints, flags = _array(key), _array(i64), _array(b1)
+    one = types.UniTuple(types.uint64, len(key.fields)) if isinstance(key, types.Record) else key  # wide: words
+    return {
+        "add": (i64, one),
+        "discard": (i64, one),
+        "contains": (i64, one),
+        "find": (i64, one),
+        "bisect": (i64, one, b1),
+        "getitem": (i64, one, i64),
+        "delete_at": (i64, one, i64),
+        "delete_range": (i64, one, i64, i64),
+        "gather": (i64, keys, i64),
+        "fill_sorted": (i64, keys),
+        "add_sorted": (i64, keys, i64, ints),
+        "merge_add": (i64, keys, ints),
+        "discard_sorted": (i64, keys, ints),
+        "rebuild": (i64, i64, keys, keys, ints, ints),
+        "rank_sorted": (i64, keys, ints, b1, ints, flags),
+        "rank_each": (i64, keys, b1, ints, flags),
+        "take": (i64, ints, keys),
+        "is_subset": (i64, i64, one),
+        "merge_sets": (keys, keys, i64, keys),
+        "settle_ties": (keys, ints, ints, i64),
+        "drop_repeats": (keys,),
+    }
+
+
+def _compile(dispatcher, signature):
+    """The entry point of ``dispatcher`` for ``signature`` (disk cache used if warm).
+
+    ``Dispatcher.compile`` returning the CPython wrapper is numba behaviour
+    since 0.4x but not a documented promise: if it ever returns something not
+    callable, fall back to the (slower, type-checking) dispatcher itself.
+    """
+    entry = dispatcher.compile(signature)
+    return entry if callable(entry) else dispatcher
+
+
+class EntryPoints:
+    """Compiled entry points of every kernel for one key dtype, compiled on first use.
+
+    ``entry_points(dtype).add`` compiles (or loads from numba's cache) the
+    ``add`` kernel for that dtype the first time it is read, then keeps it as a
+    plain attribute, so later reads cost one attribute lookup.
+    """
+
+    def __init__(self, dtype: np.dtype) -> None:
+        self._signatures = _signatures(numba.from_dtype(dtype))
+
+    def __getattr__(self, name: str):
+        try:
+            signature = self._signatures[name]
+        except KeyError:
+            raise AttributeError(name) from None
+        dispatcher = getattr(_kernels, name, None) or getattr(_batch_kernels, name)
+        entry = _compile(dispatcher, signature)
+        setattr(self, name, entry)
+        return entry
+
+
+@functools.lru_cache(maxsize=None)
+def entry_points(dtype: np.dtype) -> EntryPoints:
+    """The (lazily compiled) kernels for keys stored as ``dtype``."""
+    return EntryPoints(np.dtype(dtype))
