@@ -54,6 +54,7 @@ dtype and points to the batch API.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import operator
 import os
@@ -406,6 +407,7 @@ def _bool_converter(key):
     return convert
 
 
+@functools.lru_cache(maxsize=None)  # one compiled function per (dtype, key type), shared by every method
 def _converter(st: SortedSetType, key):
     """The converter for keys of numba type ``key``, or a TypingError naming both types."""
     dtype = st.dtype
@@ -424,6 +426,7 @@ def _converter(st: SortedSetType, key):
     return register_jitable(convert)
 
 
+@functools.lru_cache(maxsize=None)  # one compiled function per (dtype, key type), shared by every method
 def _decoder(st: SortedSetType):
     """Storage key -> the key as the set's dtype."""
     dtype = st.dtype
@@ -446,6 +449,7 @@ def _decoder(st: SortedSetType):
     return register_jitable(decode)
 
 
+@functools.lru_cache(maxsize=None)  # one compiled function per (dtype, key type), shared by every method
 def _raiser(st: SortedSetType):
     """Raise what Python would for a converter's non-zero status (messages name the dtype)."""
     type_msg = f"key is not a value a SortedSet of dtype {st.dtype} can hold exactly"
@@ -505,23 +509,24 @@ def _leave(state):
 
 # ------------------------------------------------------------ slow paths
 # Trips to the Python class, each in a small function of its own (numba
-# cannot lift an objmode block out of a function it inlines).
+# cannot lift an objmode block out of a function it inlines).  Cached on
+# disk: lifting an objmode block costs ~0.4 s of compiling per function.
 
 
-@register_jitable
+@numba.njit(cache=True)
 def _wait(s):
     """Until no other thread holds the set (its lock, in Python)."""
     with numba.objmode():
         s._wait()
 
 
-@register_jitable
+@numba.njit(cache=True)
 def _give_back(s):
     with numba.objmode():
         s._give_back()
 
 
-@register_jitable
+@numba.njit(cache=True)
 def _insert_in_python(s, key):
     """``s.insert(key)`` by the Python class, which grows the storage when a split needs a row."""
     with numba.objmode(index="int64", added="boolean"):

@@ -168,6 +168,9 @@ class SortedSet:
     operation that spans several calls, run under the set's lock.  Iterating
     while another call mutates the set raises RuntimeError.
 
+    A set can be passed to ``numba.njit`` functions and used there with the
+    same methods (keys of one machine word; see :mod:`jitset._numba_extension`).
+
     Examples
     --------
     >>> s = SortedSet([30, 10, 20])
@@ -658,9 +661,10 @@ class SortedSet:
         A negative ``i`` counts from the end; ``IndexError`` when out of
         range.  A slice takes any start, stop and step, as for a list.  A
         contiguous slice (step 1 or -1) is one native call, O(log n +
-        chunk_size + removed): the chunks wholly inside the run are dropped
-        without reading their keys (see :meth:`discard_irange` for the same
-        by key range).  Other steps gather the keys at those positions and
+        chunk_size + removed), plus O(n / chunk_size) to close the gap in
+        the per-chunk arrays when whole chunks go (as a split does): the
+        chunks wholly inside the run are dropped without reading their keys
+        (see :meth:`discard_irange` for the same by key range).  Other steps gather the keys at those positions and
         remove them as one batch, like :meth:`discard_many`.
 
         Examples
@@ -943,10 +947,10 @@ class SortedSet:
         is the index range the removed keys had before the call, so two
         integers describe the whole change ("rows start..stop-1 are gone");
         ``start == stop`` when nothing was removed, at the index where such
-        keys would have been.  One native call for the run, O(log n +
-        chunk_size + removed): the chunks wholly inside the range are dropped
-        without reading their keys.  Bounds are checked before anything
-        changes.
+        keys would have been.  One native call for the run, costing what
+        ``del s[start:stop]`` costs: the chunks wholly inside the range are
+        dropped without reading their keys.  Bounds are checked before
+        anything changes.
 
         Examples
         --------
