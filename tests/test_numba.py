@@ -1,6 +1,6 @@
 """A SortedSet inside numba-compiled code (``jitset._numba_extension``).
 
-The state machine runs every operation inside compiled wrappers, against a
+The state machine runs every operation (iteration included) inside compiled wrappers, against a
 sorted list of Python values, for int64, uint8, float64 and datetime64[ns]
 at chunk sizes 4 and the default.  Then: the key rules and exceptions from
 compiled code, growth from empty to a million keys in one call, lifetime
@@ -121,6 +121,22 @@ def nb_irange(s, lo, hi):
 @numba.njit
 def nb_ident(s):
     return s
+
+
+@numba.njit
+def nb_iterate(s):
+    out = s.to_numpy()  # an array of the right dtype and length, overwritten below
+    n = 0
+    for k in s:
+        out[n] = k
+        n += 1
+    return out, n
+
+
+@numba.njit
+def nb_iterate_and_add(s, step):
+    for k in s:
+        s.add(k + step)
 
 
 @numba.njit
@@ -272,6 +288,11 @@ def make_machine(name: str, chunk_size):
             assert removed.tolist() == [before.index(v) for v in gone]
             assert inserted.tolist() == [self.model.index(v) for v in fresh]
 
+        @rule()
+        def iterate(self):
+            keys, n = nb_iterate(self.s)
+            assert n == len(self.model) and self.vals(keys) == self.model
+
         @rule(lo=keys, hi=keys)
         def ranges(self, lo, hi):
             a, b = sorted([value(lo), value(hi)])
@@ -372,6 +393,16 @@ def test_errors_of_compiled_calls_match_python():
     assert nb_neighbours(empty, 5) == (None, None, None, None)
     s._check()
     assert s.to_numpy().tolist() == [10, 20]
+
+
+def test_iterating_in_compiled_code_reports_a_change():
+    s = SortedSet(range(3_000), chunk_size=8)
+    with pytest.raises(RuntimeError, match="changed during iteration"):
+        nb_iterate_and_add(s, 10_000)
+    s._check()
+    assert len(s) == 3_001  # the first add went through, then the next step noticed it
+    keys, n = nb_iterate(SortedSet(dtype=np.int64))
+    assert n == 0
 
 
 def test_wide_keys_are_refused_at_compile_time_naming_the_dtype():
