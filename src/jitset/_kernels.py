@@ -50,6 +50,9 @@ from jitset._plumbing import (
 #: grows the storage and calls again.  The set is untouched in that case.
 NEED_ROOM = -1
 
+#: :func:`add` returns ``PRESENT - index`` for a key that was already there.
+PRESENT = -2
+
 #: :func:`discard` returns ``SHRINK - index`` when the storage became sparse.
 SHRINK = -2
 
@@ -492,10 +495,6 @@ def _discard(h, keys, fences, counts, order, tree, key):
 
 
 # ----------------------------------------------------------- scalar kernels
-
-
-#: :func:`add` returns ``PRESENT - index`` for a key that was already there.
-PRESENT = -2
 
 
 @kernel

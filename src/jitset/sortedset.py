@@ -1132,8 +1132,8 @@ class SortedSet:
         """
         if self._same_kind(other):
             return self._subset_of(other)
-        with self._held:
-            raw, _ = self._elements(other)
+        raw, _ = self._elements(other)  # outside the hold: ``other`` may be any user iterable
+        with self._held:  # the count and the size of one state of the set
             return self._present(raw) == len(self)
 
     def issuperset(self, other: Iterable[Any]) -> bool:
@@ -1146,9 +1146,8 @@ class SortedSet:
         """
         if self._same_kind(other):
             return other._subset_of(self)
-        with self._held:
-            raw, foreign = self._elements(other)
-            return foreign == 0 and self._present(raw) == len(raw)
+        raw, foreign = self._elements(other)
+        return foreign == 0 and self._present(raw) == len(raw)
 
     def isdisjoint(self, other: Iterable[Any]) -> bool:
         """Whether no element of ``other``, any iterable, is in the set.
@@ -1161,9 +1160,8 @@ class SortedSet:
         if self._same_kind(other):
             with _holding(self, other):
                 return self._present(other._raw()) == 0
-        with self._held:
-            raw, _ = self._elements(other)
-            return self._present(raw) == 0
+        raw, _ = self._elements(other)
+        return self._present(raw) == 0
 
     def __eq__(self, other: object) -> bool:
         """``s == other``: for any ``collections.abc.Set``, the same elements (by value, like ``set``).
