@@ -835,16 +835,27 @@ def _getiter(context, builder, sig, args):
 
 def _step(set_type: SortedSetType):
     decode = _decoder(set_type)
-    zero = set_type.storage.type(0)
+    like = set_type.storage.type(0)
+
+    def body(addr, position):
+        # the version is checked in the same GIL-held, not-busy section as the
+        # read: a set changed while this waited is reported, never read
+        i, version = position
+        h = numba.carray(_header(addr), (HEADER_LEN,))
+        if h[H_VERSION] != version:
+            return -1, like
+        if i >= h[H_SIZE]:
+            return 0, like
+        return 1, _kernels.getitem(addr, like, i)
+
+    read = register_jitable(_native(set_type, None, body))
 
     def step(s, i, version):
         """(whether index ``i`` is in the set, its key)."""
-        h = numba.carray(_header(s._addr), (HEADER_LEN,))
-        if h[H_VERSION] != version:
+        status, r = read(s, (i, version))
+        if status < 0:
             raise RuntimeError("SortedSet changed during iteration")
-        if i >= h[H_SIZE]:
-            return False, decode(zero)
-        return True, s[i]
+        return status == 1, decode(r)
 
     return step
 
