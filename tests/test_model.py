@@ -48,6 +48,17 @@ def assert_array(actual, expected_list, dtype):
     assert actual.tolist() == expected_list
 
 
+def assert_compares_like_sets(a, b, sa, sb):
+    """``a`` and ``b`` compare, in both orders, as the Python sets ``sa`` and ``sb`` do."""
+    for x, y, px, py in ((a, b, sa, sb), (b, a, sb, sa)):
+        assert (x == y) is (px == py)
+        assert (x != y) is (px != py)
+        assert (x <= y) is (px <= py)
+        assert (x < y) is (px < py)
+        assert (x >= y) is (px >= py)
+        assert (x > y) is (px > py)
+
+
 def assert_pyint(value, expected):
     assert type(value) is int, (type(value), value)
     assert value == expected
@@ -252,13 +263,7 @@ def make_machine(dtype_name, chunk_size):
             else:
                 other = set(data.draw(st.lists(KEY, max_size=10), label="other"))
             for o in (other, frozenset(other), dict.fromkeys(other).keys()):
-                for a, b, sa, sb in ((self.s, o, mine, other), (o, self.s, other, mine)):
-                    assert (a == b) is (sa == sb)
-                    assert (a != b) is (sa != sb)
-                    assert (a <= b) is (sa <= sb)
-                    assert (a < b) is (sa < sb)
-                    assert (a >= b) is (sa >= sb)
-                    assert (a > b) is (sa > sb)
+                assert_compares_like_sets(self.s, o, mine, other)
             assert self.s.issubset(list(other)) is mine.issubset(other)
             assert self.s.issuperset(iter(other)) is mine.issuperset(other)
             assert self.s.isdisjoint(tuple(other)) is mine.isdisjoint(other)

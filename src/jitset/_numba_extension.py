@@ -86,7 +86,7 @@ from numba.np.numpy_support import as_dtype, from_dtype
 from jitset import _kernels
 from jitset._kernels import NEED_ROOM, PRESENT, SHRINK
 from jitset._keys import codec_for, resolve_dtype
-from jitset._plumbing import H_BUSY, H_SIZE, H_VERSION, HEADER_LEN
+from jitset._plumbing import H_BUSY, H_SIZE, H_VERSION, header_view
 
 __all__ = ["SortedSetType", "numba_type"]
 
@@ -195,17 +195,6 @@ _SortedSet = None  # set by register_class
 
 
 @intrinsic
-def _header(typingctx, addr):
-    """The int64 header array at ``addr``, as a pointer."""
-    sig = types.CPointer(types.int64)(types.int64)
-
-    def codegen(context, builder, signature, args):
-        return builder.inttoptr(args[0], context.get_value_type(signature.return_type))
-
-    return sig, codegen
-
-
-@intrinsic
 def _bitcast(typingctx, value, like):
     """``value``'s bits as the type of ``like`` (same width): float <-> uint, datetime <-> int64."""
     target = getattr(like, "instance_type", like)  # a NumberClass or TypeRef: the type it names
@@ -252,12 +241,12 @@ def _gil_release(typingctx, state):
 
 @register_jitable
 def _busy(s):
-    return numba.carray(_header(s._addr), (HEADER_LEN,))[H_BUSY] != 0
+    return header_view(s._addr)[H_BUSY] != 0
 
 
 @register_jitable
 def _size(s):
-    return numba.carray(_header(s._addr), (HEADER_LEN,))[H_SIZE]
+    return header_view(s._addr)[H_SIZE]
 
 
 # ---------------------------------------------------------------- keys
@@ -551,15 +540,18 @@ def _bool(s):
         return lambda s: _size(s) > 0
 
 
+@register_jitable
+def _unchecked(arg):
+    """The converter for a body's argument that is not a key (an index): passed as it is."""
+    return _OK, arg
+
+
 def _native(st: SortedSetType, key, body):
     """An impl that converts ``key`` (raising what Python raises) and runs ``body(addr, k)``
     holding the GIL once no other thread holds the set.  ``key=None``: no key, ``body(addr, arg)``."""
     fail = _raiser(st)
     body = register_jitable(body)
-    if key is None:
-        convert = register_jitable(lambda k: (_OK, k))
-    else:
-        convert = _converter(st, key)
+    convert = _unchecked if key is None else _converter(st, key)
 
     def impl(s, key):
         status, k = convert(key)
@@ -731,7 +723,7 @@ def _neighbour(st: SortedSetType, key, right: bool, step: int):
 
     def body(addr, k):
         i = _kernels.bisect(addr, k, right) + step
-        size = numba.carray(_header(addr), (HEADER_LEN,))[H_SIZE]
+        size = header_view(addr)[H_SIZE]
         if i < 0 or i >= size:
             return False, like
         return True, _kernels.getitem(addr, like, i)
@@ -820,7 +812,7 @@ class _GetIter(AbstractTemplate):
 
 
 def _version(s):
-    return numba.carray(_header(s._addr), (HEADER_LEN,))[H_VERSION]
+    return header_view(s._addr)[H_VERSION]
 
 
 @lower_builtin("getiter", SortedSetType)
@@ -841,7 +833,7 @@ def _step(set_type: SortedSetType):
         # the version is checked in the same GIL-held, not-busy section as the
         # read: a set changed while this waited is reported, never read
         i, version = position
-        h = numba.carray(_header(addr), (HEADER_LEN,))
+        h = header_view(addr)
         if h[H_VERSION] != version:
             return -1, like
         if i >= h[H_SIZE]:

@@ -30,6 +30,7 @@ __all__ = [
     "kernel",
     "batch_kernel",
     "state_view",
+    "header_view",
     "check_free",
     "SetBusy",
     "OWNER",
@@ -108,13 +109,19 @@ def _int64_pointer(typingctx, address):
 
 
 @helper
+def header_view(address):
+    """The int64 header of one set (slots ``H_*``); the OWNER bit of ``address`` is ignored."""
+    return numba.carray(_int64_pointer(address & ~OWNER), (HEADER_LEN,))
+
+
+@helper
 def state_view(address, like):
     """All arrays of one set as views: ``(header, keys, fences, counts, order, tree)``.
 
     ``like`` carries the key dtype (a scalar or array of that dtype, or a
     wide key's tuple of words); the OWNER bit of ``address`` is ignored here.
     """
-    h = numba.carray(_int64_pointer(address & ~OWNER), (HEADER_LEN,))
+    h = header_view(address)
     cap = h[H_CAP]
     keys = numba.carray(_pointer_like(h[H_KEYS], like), (cap, h[H_CHUNK]))
     fences = numba.carray(_pointer_like(h[H_FENCES], like), (cap,))

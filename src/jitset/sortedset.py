@@ -306,8 +306,7 @@ class SortedSet:
         if code != NEED_ROOM:  # PRESENT - index: it was there already
             return PRESENT - code
         with self._held:  # a split needs a row (nothing changed), or another thread holds the set
-            code = self._add_held(key)
-        return code if code >= 0 else PRESENT - code
+            return self._add_held(key)[0]
 
     def insert(self, key: Any) -> tuple[int, bool]:
         """Add ``key``; return ``(index after the call, whether it was added)``.
@@ -335,16 +334,20 @@ class SortedSet:
         if code != NEED_ROOM:
             return PRESENT - code, False
         with self._held:
-            code = self._add_held(key)
-        return (code, True) if code >= 0 else (PRESENT - code, False)
+            return self._add_held(key)
 
-    def _add_held(self, key) -> int:
-        """The add kernel's answer (index, or PRESENT - index), for a caller that holds the set (may grow the storage)."""
+    def _add_held(self, key) -> tuple[int, bool]:
+        """``insert`` for a caller that holds the set (may grow the storage).
+
+        ``add`` and ``insert`` decode the kernel's answer inline on their
+        lock-free path (a call costs more than the decoding); every slower
+        path comes here.
+        """
         code = self._k.add(self._addr | OWNER, key)
         while code == NEED_ROOM:
             self._store.grow()
             code = self._k.add(self._addr | OWNER, key)
-        return code
+        return (code, True) if code >= 0 else (PRESENT - code, False)
 
     def _wait(self) -> None:
         """Return once no other thread holds the set (compiled callers then look again)."""
@@ -549,8 +552,7 @@ class SortedSet:
             removed_at = self._discard_held(old_key)
             if removed_at < 0:
                 raise KeyError(old)
-            code = self._add_held(new_key)
-            return removed_at, code if code >= 0 else PRESENT - code
+            return removed_at, self._add_held(new_key)[0]
 
     def replace_many(self, old_keys: ArrayLike, new_keys: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """``discard_many(old_keys)`` then ``add_many(new_keys)``, fused.
