@@ -7,14 +7,16 @@ the new list.  Tiny chunk sizes make splits, merges and rebuilds constant.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-import jitset.sortedset as sortedset_module
-from jitset import SortedSet
+from jitset import SortedSet, _strategy
 
 KEY = st.integers(-60, 60)
 BATCH = st.lists(KEY, max_size=40)
@@ -36,23 +38,21 @@ def replay_deletes(old: list, indices) -> list:
 
 class BatchMachine(RuleBasedStateMachine):
     chunk_size = 4
-    # strategy thresholds (see sortedset.py); subclasses force one strategy
-    ratios = {"REBUILD_RATIO": sortedset_module.REBUILD_RATIO, "MERGE_RATIO": sortedset_module.MERGE_RATIO}
+    # strategies forced for the whole run (see jitset._strategy); none: the set's own choice
+    strategies: dict = {}
 
     def __init__(self):
         super().__init__()
-        self._saved = {name: getattr(sortedset_module, name) for name in self.ratios}
+        self._forced = contextlib.ExitStack()
 
     @initialize(keys=st.lists(KEY, max_size=80))
     def build(self, keys):
-        for name, value in self.ratios.items():
-            setattr(sortedset_module, name, value)
+        self._forced.enter_context(_strategy.forcing(**self.strategies))
         self.s = SortedSet(np.array(keys, dtype=np.int64), chunk_size=self.chunk_size)
         self.model = sorted(set(keys))
 
     def teardown(self):
-        for name, value in self._saved.items():
-            setattr(sortedset_module, name, value)
+        self._forced.close()
 
     @invariant()
     def consistent(self):
@@ -173,13 +173,58 @@ class BatchMachine(RuleBasedStateMachine):
 
 
 class LocalBatchMachine(BatchMachine):
-    # m * 0 >= n only for an empty set: key-by-key inserts and deletes
-    ratios = {"REBUILD_RATIO": 0, "MERGE_RATIO": 0}
+    # key-by-key inserts, one search per query (deletes always merge or rebuild)
+    strategies = {"add": "local", "discard": "merge", "query": "each"}
+
+
+class MergeBatchMachine(BatchMachine):
+    # chunk-by-chunk merges and sweeps, even for a single key
+    strategies = {"add": "merge", "discard": "merge", "query": "sweep"}
 
 
 class RebuildBatchMachine(BatchMachine):
     # always a linear rebuild for deletes, a chunk-by-chunk merge for inserts
-    ratios = {"REBUILD_RATIO": 10**9, "MERGE_RATIO": 10**9}
+    strategies = {"add": "merge", "discard": "rebuild", "query": "sweep"}
+
+
+SPARSE_KEY = st.integers(-3000, 3000)
+
+
+class SparseBatchMachine(BatchMachine):
+    """Sets of hundreds of tiny chunks and batches of a few keys: fewer than one
+    key per chunk, as for 100,000 keys on 10^8.  The strategies change between
+    steps, so every strategy meets every state the others leave behind."""
+
+    @initialize(keys=st.lists(SPARSE_KEY, min_size=200, max_size=600))
+    def build(self, keys):
+        super().build(keys)
+
+    @rule(
+        add=st.sampled_from(["local", "merge"]),
+        discard=st.sampled_from(["merge", "rebuild"]),
+        query=st.sampled_from(["each", "sweep"]),
+    )
+    def choose_strategies(self, add, discard, query):
+        self._forced.enter_context(_strategy.forcing(add=add, discard=discard, query=query))
+
+    @rule(keys=st.lists(SPARSE_KEY, max_size=12))
+    def sparse_add_many(self, keys):
+        self.add_many(keys)
+
+    @rule(data=st.data())
+    def sparse_discard_many(self, data):
+        # mostly present keys, so that chunks empty and merge
+        keys = data.draw(st.lists(st.sampled_from(self.model) if self.model else SPARSE_KEY, max_size=60))
+        self.discard_many(keys + data.draw(st.lists(SPARSE_KEY, max_size=4)))
+
+    @rule(data=st.data())
+    def sparse_replace_many(self, data):
+        old = data.draw(st.lists(st.sampled_from(self.model) if self.model else SPARSE_KEY, max_size=20))
+        self.replace_many(old, data.draw(st.lists(SPARSE_KEY, max_size=20)))
+
+    @rule(keys=st.lists(SPARSE_KEY, max_size=12))
+    def sparse_queries(self, keys):
+        self.queries(keys)
 
 
 class Chunk8Machine(BatchMachine):
@@ -192,7 +237,9 @@ class DefaultChunkMachine(BatchMachine):
 
 _settings = settings(max_examples=40, stateful_step_count=30)
 TestLocalBatch = _settings(LocalBatchMachine).TestCase
+TestMergeBatch = _settings(MergeBatchMachine).TestCase
 TestRebuildBatch = _settings(RebuildBatchMachine).TestCase
+TestSparseBatch = settings(max_examples=30, stateful_step_count=40)(SparseBatchMachine).TestCase
 TestChunk8Batch = _settings(Chunk8Machine).TestCase
 TestDefaultChunkBatch = _settings(DefaultChunkMachine).TestCase
 
@@ -248,25 +295,24 @@ def test_queries_keep_shape_and_match_numpy():
         s.searchsorted(q, side="middle")
 
 
-def test_large_batches_both_strategies_agree():
+def test_large_batches_every_strategy_agrees():
     rng = np.random.default_rng(3)
     base = rng.integers(0, 2**40, 50_000)
     batch = rng.integers(0, 2**40, 5_000)
     results = []
-    for ratio in (0, 10**9):
-        saved = sortedset_module.REBUILD_RATIO, sortedset_module.MERGE_RATIO
-        sortedset_module.REBUILD_RATIO = sortedset_module.MERGE_RATIO = ratio
-        try:
+    for add, discard, query in itertools.product(["local", "merge"], ["merge", "rebuild"], ["each", "sweep"]):
+        with _strategy.forcing(add=add, discard=discard, query=query):
             s = SortedSet(base, chunk_size=64)
             added = s.add_many(batch)
             removed = s.discard_many(base[:7_000])
             replaced = s.replace_many(base[7_000:9_000], batch[:3_000] + 1)
-        finally:
-            sortedset_module.REBUILD_RATIO, sortedset_module.MERGE_RATIO = saved
+            sparse = s.discard_many(base[9_000::997])  # ~40 keys on ~1,000 chunks
+            ranks = s.searchsorted(batch[::7])
         s._check()
-        results.append((added, removed, *replaced, s.to_numpy()))
-    for a, b in zip(*results):
-        assert np.array_equal(a, b)
+        results.append((added, removed, *replaced, sparse, ranks, s.to_numpy()))
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            assert np.array_equal(a, b)
 
 
 def test_set_operators_with_sortedsets_and_arrays():

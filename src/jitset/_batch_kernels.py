@@ -27,20 +27,23 @@ from jitset._kernels import (
     _add_key,
     _chunk_after,
     _chunk_of,
-    _discard,
+    _even_out,
     _emit,
     _emit_run,
     _finish_fill,
+    _guess,
     _offset_after,
     _offset_of,
     _search,
     _start_fill,
+    _tree_add,
     _tree_build,
     _tree_find,
     _tree_prefix,
     merge_limit,
+    min_fill,
 )
-from jitset._plumbing import H_CAP, H_CHUNK, H_NCHUNKS, H_SIZE, H_VERSION, batch_kernel, helper, state_view
+from jitset._plumbing import H_CAP, H_CHUNK, H_NCHUNKS, H_SIZE, H_VERSION, batch_kernel, helper, prefetch, state_view
 
 
 @batch_kernel
@@ -68,8 +71,17 @@ def _landing(batch, i, fences, p, last):
     """End of the run of ``batch[i:]`` that lands in chunk ``p`` (keys <= its fence; all for the last)."""
     if p == last:
         return batch.shape[0]
-    j = i
-    while j < batch.shape[0] and batch[j] <= fences[p]:
+    return _run_end(batch, i, fences[p])
+
+
+@helper
+def _run_end(batch, i, fence):
+    """End of the run of ``batch[i:]`` (ascending) at or below ``fence``: gallops, O(log run)."""
+    n = batch.shape[0] - i
+    if n == 0:
+        return i
+    j = i + _search(batch[i:], n, fence, 0)
+    if j < batch.shape[0] and batch[j] == fence:
         j += 1
     return j
 
@@ -206,17 +218,24 @@ def merge_add(address, batch, out):
     i = 0
     p = 0
     while p < nchunks:
+        # untouched chunks up to the one batch[i] lands in: same rows, same content
+        nxt = nchunks if i == m else min(last, p + _search(fences[p:nchunks], nchunks - p, batch[i], 0))
+        if nxt > p:
+            r = nxt - p
+            new_order[q : q + r] = order[p:nxt]
+            new_counts[q : q + r] = counts[p:nxt]
+            new_fences[q : q + r] = fences[p:nxt]
+            for t in range(p, nxt):
+                emitted += counts[t]
+            q += r
+            p = nxt
+            if p == nchunks:
+                break
         row = order[p]
         c = counts[p]
         j = _landing(batch, i, fences, p, last)
-        if j == i:  # untouched chunk: same row, same content
-            new_order[q] = row
-            new_counts[q] = c
-            new_fences[q] = fences[p]
-            q += 1
-            emitted += c
-            p += 1
-            continue
+        if j + PREFETCH_AHEAD < m:
+            _prefetch_key(keys, fences, counts, order, p, nchunks, batch[j + PREFETCH_AHEAD])
         upper = c + (j - i)  # keys after the merge, if none of the batch was present
         pair = upper > chunk and p < last
         j2 = j
@@ -274,21 +293,230 @@ def merge_add(address, batch, out):
     return m, written, 0
 
 
-@batch_kernel
-def discard_sorted(address, batch, out):
-    """Remove the keys of ``batch`` (sorted, unique) that are present, descending.
+@helper
+def _mend_last(keys, fences, counts, order, q, low, limit, freed, nfreed):
+    """Keep every position below ``q - 1`` at or above ``low`` keys: fix the last two.
 
-    Writes the indices they had before the call to ``out``, ascending, packed
-    at its end; returns how many were written (they are ``out[len(out) - n:]``).
+    When either of positions ``q - 2`` and ``q - 1`` holds fewer than ``low``
+    keys, they are merged (when the result fits under ``limit``) or evened
+    out.  Returns ``(q, nfreed)``: a merge frees the right one's row.
+    """
+    if q < 2 or (counts[q - 1] >= low and counts[q - 2] >= low):
+        return q, nfreed
+    left = q - 2
+    nl = counts[left]
+    nr = counts[left + 1]
+    if nl + nr <= limit:
+        lrow = order[left]
+        rrow = order[left + 1]
+        for t in range(nr):
+            keys[lrow, nl + t] = keys[rrow, t]
+        counts[left] = nl + nr
+        fences[left] = fences[left + 1]
+        freed[nfreed] = rrow
+        return q - 1, nfreed + 1
+    _even_out(keys, fences, counts, order, left)
+    return q, nfreed
+
+
+@helper
+def _remove_in_row(keys, row, c, first, fence, batch, i, j, out, written, before):
+    """Remove the keys of ``batch[i:j]`` present in chunk ``row`` (``c`` keys), in place.
+
+    Only the first key is searched for, from a guess interpolated between
+    ``first`` and ``fence``; from there one forward pass compares and moves
+    the keys down.  Every key after the first removal has to move anyway,
+    and a pass in memory order streams, where a search for each key would
+    pay a cache miss per probe on a large set.  Writes ``before + offset``
+    of each removed key to ``out[written:]``.  Returns ``(keys left, written)``.
+    """
+    a = keys[row]
+    if c == 0:
+        return c, written
+    t = _search(a, c, batch[i], _guess(c, batch[i], first, fence))
+    w = t  # next slot to fill
+    k = i
+    while t < c and k < j:
+        x = batch[k]
+        y = a[t]
+        if y < x:
+            a[w] = y
+            w += 1
+            t += 1
+        elif y == x:
+            out[written] = before + t
+            written += 1
+            t += 1
+            k += 1
+        else:
+            k += 1
+    if w == t:  # nothing removed
+        return c, written
+    for u in range(t, c):
+        a[w + u - t] = a[u]
+    return w + c - t, written
+
+
+#: Batch walks prefetch the row where the key this many keys ahead lands
+#: (see :func:`jitset._plumbing.prefetch`).
+PREFETCH_AHEAD = 16
+
+
+@helper
+def _prefetch_key(keys, fences, counts, order, p, nchunks, x):
+    """Prefetch the part of a row a mutation will stream through: from about
+    where ``x`` (in a chunk at or after ``p``, not yet modified) would be
+    found to the end of its chunk."""
+    pa = p + _search(fences[p:nchunks], nchunks - p, x, 0)
+    if pa < nchunks:
+        first = fences[pa - 1] if pa > p else fences[pa]
+        c = counts[pa]
+        row = order[pa]
+        g = _guess(c, x, first, fences[pa])
+        step = max(1, 64 // keys.itemsize)  # one prefetch per cache line
+        for o in range(max(0, g - step), c, step):
+            prefetch(keys, row, o)
+
+
+#: merge_discard counts keys as it walks (and rebuilds the Fenwick tree
+#: once) when len(batch) * DENSE_DISCARD >= nchunks; see merge_discard.
+DENSE_DISCARD = 8
+
+
+@batch_kernel
+def merge_discard(address, batch, out):
+    """Remove the keys of the sorted, unique ``batch`` that are present, in one pass.
+
+    The chunks are visited in key order, galloping over the positions no
+    key lands in (nothing of them is read) and through the batch; each
+    touched chunk is compacted in place once, however many of its keys go.
+    Until a chunk has to go, the per-position arrays stay where they are
+    and the Fenwick tree takes one update per touched chunk.  From the
+    first chunk that goes (emptied, or merged into its left neighbour after
+    falling under ``min_fill``; a small chunk that cannot merge is evened
+    out with it), the positions after it move down as the walk reaches
+    them, and the tree is rebuilt once at the end.  Cost: O(log) per key
+    plus the bytes of the chunks touched, plus O(nchunks) only when chunks
+    go -- once per batch, where removing key by key pays it per chunk.
+
+    Writes the indices the removed keys had before the call to ``out``,
+    ascending, and returns how many were written.
     """
     h, keys, fences, counts, order, tree = state_view(address, batch)
-    slot = out.shape[0]
-    for i in range(batch.shape[0] - 1, -1, -1):
-        index = _discard(h, keys, fences, counts, order, tree, batch[i])
-        if index >= 0:
-            slot -= 1
-            out[slot] = index
-    return out.shape[0] - slot
+    chunk = h[H_CHUNK]
+    nchunks = h[H_NCHUNKS]
+    low = min_fill(chunk)
+    limit = merge_limit(chunk)
+    m = batch.shape[0]
+    freed = np.empty(min(nchunks, 2 * m + 2), dtype=np.int64)
+    nfreed = 0
+    q = 0  # positions kept so far (q <= p: the write position trails the read one)
+    written = 0
+    # A dense batch (touching most chunks) counts the keys before each chunk
+    # as it walks and rebuilds the tree once; a sparse one asks the tree
+    # (O(log) per chunk) and updates it while no chunk has gone.
+    dense = m * DENSE_DISCARD >= nchunks
+    frozen = 0 if dense else -1  # removals in the tree when it stopped being updated (-1: still updated)
+    walked = 0  # dense: keys at positions before p, before the call
+    i = 0
+    p = 0
+    while p < nchunks and i < m:
+        nxt = p + _search(fences[p:nchunks], nchunks - p, batch[i], 0)  # first chunk batch[i] can be in
+        if nxt > p:  # untouched chunks: moved down if chunks went before them, else not even read
+            if dense:
+                for t in range(p, nxt):
+                    walked += counts[t]
+            if q > 0 and counts[q - 1] < low:  # a small chunk before them mends with the first
+                order[q] = order[p]
+                counts[q] = counts[p]
+                fences[q] = fences[p]
+                q, nfreed = _mend_last(keys, fences, counts, order, q + 1, low, limit, freed, nfreed)
+                p += 1
+            if q < p:
+                r = nxt - p
+                order[q : q + r] = order[p:nxt]
+                counts[q : q + r] = counts[p:nxt]
+                fences[q : q + r] = fences[p:nxt]
+            q += nxt - p
+            p = nxt
+        if p == nchunks:  # the rest of the batch exceeds every key
+            break
+        j = _run_end(batch, i, fences[p])
+        if j + PREFETCH_AHEAD < m:
+            _prefetch_key(keys, fences, counts, order, p, nchunks, batch[j + PREFETCH_AHEAD])
+        row = order[p]
+        c = counts[p]
+        first = fences[p - 1] if p > 0 else keys[row, 0]
+        if dense:
+            before = walked
+            walked += c
+        else:  # the tree holds the removals before p until it is frozen
+            before = _tree_prefix(tree, p) + (written if frozen < 0 else frozen)
+        n, written = _remove_in_row(keys, row, c, first, fences[p], batch, i, j, out, written, before)
+        i = j
+        p += 1
+        if n == c:
+            if q < p - 1:
+                order[q] = row
+                counts[q] = c
+                fences[q] = fences[p - 1]
+            q += 1
+            continue
+        if frozen < 0 and n >= low:  # stays in place: the tree can follow
+            _tree_add(tree, nchunks, p - 1, n - c)
+            counts[q] = n
+            fences[q] = keys[row, n - 1]
+            q += 1
+            continue
+        if frozen < 0:
+            frozen = written - (c - n)  # the tree holds the removals before this chunk
+        if n == 0:
+            freed[nfreed] = row
+            nfreed += 1
+            continue
+        order[q] = row
+        counts[q] = n
+        fences[q] = keys[row, n - 1]
+        q, nfreed = _mend_last(keys, fences, counts, order, q + 1, low, limit, freed, nfreed)
+    if written == 0:
+        return 0
+    if p < nchunks:  # the untouched rest
+        if q > 0 and counts[q - 1] < low:
+            order[q] = order[p]
+            counts[q] = counts[p]
+            fences[q] = fences[p]
+            q, nfreed = _mend_last(keys, fences, counts, order, q + 1, low, limit, freed, nfreed)
+            p += 1
+        if q < p:
+            r = nchunks - p
+            order[q : q + r] = order[p:nchunks]
+            counts[q : q + r] = counts[p:nchunks]
+            fences[q : q + r] = fences[p:nchunks]
+        q += nchunks - p
+    if q == 0:  # everything went: the one empty chunk of an empty set
+        order[0] = freed[0]
+        counts[0] = 0
+        q = 1
+    if q < nchunks:
+        # Rows stay compact (rows 0 .. q-1 in use): each used row past q moves
+        # into a freed row below q; there are exactly as many of each.
+        f = 0
+        for t in range(q):
+            r = order[t]
+            if r >= q:
+                while freed[f] >= q:
+                    f += 1
+                dst = freed[f]
+                f += 1
+                for u in range(counts[t]):
+                    keys[dst, u] = keys[r, u]
+                order[t] = dst
+        h[H_NCHUNKS] = q
+    if frozen >= 0:
+        _tree_build(tree, counts, q)
+    h[H_SIZE] -= written
+    h[H_VERSION] += 1
+    return written
 
 
 @batch_kernel

@@ -52,7 +52,7 @@ def _signatures(key):
         "fill_sorted": (i64, keys),
         "add_sorted": (i64, keys, i64, ints),
         "merge_add": (i64, keys, ints),
-        "discard_sorted": (i64, keys, ints),
+        "merge_discard": (i64, keys, ints),
         "rebuild": (i64, i64, keys, keys, ints, ints),
         "rank_sorted": (i64, keys, ints, b1, ints, flags),
         "rank_each": (i64, keys, b1, ints, flags),

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator, NoReturn, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike
 
-from jitset import _kernels, _persist
+from jitset import _kernels, _persist, _strategy
 from jitset._kernels import NEED_ROOM, PRESENT
 from jitset._keys import (
     argsort_keys,
@@ -46,22 +46,6 @@ MAX_CHUNK_SIZE = 1 << 20
 
 # How many keys an iterator copies out at a time.
 _ITER_BLOCK = 1024
-
-#: A batch of m keys to remove is applied by one linear rebuild of the whole
-#: set when m * REBUILD_RATIO >= len(set), else key by key (descending) in the
-#: chunks they fall in.  At 1M keys the two measured equal near m = 10,000
-#: (about 6 ms each; a rebuild pays first-touch page faults on its new arrays).
-REBUILD_RATIO = 100
-
-#: A batch of m new keys is merged chunk by chunk in one pass over the chunk
-#: positions when m * MERGE_RATIO >= number of chunks, else inserted key by
-#: key.  At 1M keys (2,600 chunks) the two measured equal near m = 2,000.
-MERGE_RATIO = 1
-
-#: A batch of queries is sorted and answered in one sweep over the chunks when
-#: len(queries) * SWEEP_RATIO >= number of chunks; smaller batches search each
-#: query on its own (the sweep walks every chunk, a search only log of them).
-SWEEP_RATIO = 8
 
 _SET_OPS = {"union": 0, "intersection": 1, "difference": 2, "symmetric_difference": 3}
 
@@ -448,9 +432,6 @@ class SortedSet:
         """A 1-D batch of storage keys, checked exactly (nothing changed yet)."""
         return self._codec.keys(keys)
 
-    def _rebuild_for(self, m: int) -> bool:
-        return m * REBUILD_RATIO >= len(self)
-
     def _rebuild(self, removed: np.ndarray, added: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Discard ``removed`` then add ``added`` (both sorted, unique) by one linear merge."""
         with self._held:
@@ -467,7 +448,7 @@ class SortedSet:
         """Insert sorted unique keys into the chunks they fall in; indices of the new ones."""
         out = np.empty(len(added), dtype=np.int64)
         with self._held:
-            if len(added) * MERGE_RATIO >= self._store.nchunks:
+            if _strategy.add(len(added), self._store.nchunks) == "merge":
                 # enough keys to be worth one pass over the chunk positions: merge
                 # each touched chunk with its keys in one go
                 start = written = 0
@@ -487,11 +468,12 @@ class SortedSet:
                 self._store.grow()  # a split needed a row: grow, then resume where it stopped
 
     def _discard_sorted(self, removed: np.ndarray) -> np.ndarray:
+        """Remove sorted unique keys from the chunks they fall in; the indices they had."""
         out = np.empty(len(removed), dtype=np.int64)
         with self._held:
-            n = self._k.discard_sorted(self._addr, removed, out)
+            n = self._k.merge_discard(self._addr, removed, out)
             self._store.shrink_if_sparse()
-        return out[len(out) - n :]
+        return out[:n]
 
     def add_many(self, keys: ArrayLike) -> np.ndarray:
         """Add every key of ``keys``; return the indices of the newly added ones.
@@ -530,7 +512,7 @@ class SortedSet:
     def _discard_raw(self, removed: np.ndarray) -> np.ndarray:
         """``discard_many`` of storage keys already sorted and unique."""
         with self._held:  # the size that picks the strategy must not change under us
-            if self._rebuild_for(len(removed)):
+            if _strategy.discard(len(removed), len(self)) == "rebuild":
                 return self._rebuild(removed, removed[:0])[0]
             return self._discard_sorted(removed)
 
@@ -574,7 +556,7 @@ class SortedSet:
         removed = sort_unique(self._batch(old_keys))
         added = sort_unique(self._batch(new_keys))
         with self._held:
-            if self._rebuild_for(len(removed)):
+            if _strategy.discard(len(removed), len(self)) == "rebuild":
                 return self._rebuild(removed, added)
             return self._discard_sorted(removed), self._add_sorted(added)
 
@@ -745,7 +727,7 @@ class SortedSet:
         """Bisect ranks and membership of every query, in the queries' order."""
         ranks = np.empty(len(queries), dtype=np.int64)
         found = np.empty(len(queries), dtype=np.bool_)
-        if len(queries) * SWEEP_RATIO >= self._store.nchunks and len(queries) > 1:
+        if _strategy.query(len(queries), self._store.nchunks) == "sweep":
             perm = argsort_keys(queries)
             ordered = take_keys(queries, perm)
             with self._held:

@@ -1,0 +1,103 @@
+"""Which kernel a batch runs, chosen from what the batch will touch.
+
+A batch of ``m`` keys on a set of ``n`` keys in ``nchunks`` chunks can be
+applied three ways (kernels in :mod:`jitset._batch_kernels`):
+
+* **local**: key by key into the chunks they land in (``add_sorted``), or
+  one search per query (``rank_each``).  Costs O(log n + chunk) per key and
+  nothing per chunk it does not touch: the choice for a few keys.
+* **merge**: one walk over the chunks in key order (``merge_add``,
+  ``merge_discard``, ``rank_sorted``), each touched chunk handled once for
+  all its keys, the Fenwick tree rebuilt once rather than updated per key.
+  Costs O(nchunks) of bookkeeping on the small per-chunk arrays plus the
+  bytes of the chunks touched.
+* **rebuild**: one linear merge of the whole set into new arrays
+  (``rebuild``).  O(n + m), and it allocates (and page-faults) a set's
+  worth of memory: only when the batch rewrites most of the set anyway.
+
+So the choice depends on the batch's keys per chunk ``m / nchunks`` (how
+much of the walk is shared) and on ``m / n`` (how much of the set it
+rewrites), not on ``m`` alone: a rule measured at one set size in absolute
+numbers went wrong at others (at 10^7 keys a 100,000-key ``discard_many``
+took a rebuild, 1.1-2x slower than calling the scalar kernel per key).
+
+The constants below were measured on the 2-core machine of the README, with
+random int64 keys and batches of random keys, at 10^5, 10^6, 10^7 and 10^8
+keys (``python -m jitset bench --strategies``; the figures are in the
+README's "Strategies" table).  Tests force each strategy with
+:func:`forcing` to check that the choice never changes a result.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+#: ``add_many`` merges chunk by chunk when ``m * ADD_MERGE >= nchunks``.  The
+#: merge's walk over the positions costs ~5-10 ns per chunk; inserting one
+#: key costs 0.4-1 us: the walk pays off from about one key per 16-64
+#: chunks at every size measured.
+ADD_MERGE = 32
+
+#: Queries are sorted and answered by one sweep when ``m * QUERY_SWEEP >=
+#: nchunks`` (and m > 1); the sweep walks every chunk position, a search
+#: costs log(nchunks) probes.
+QUERY_SWEEP = 8
+
+#: ``discard_many`` and ``replace_many`` rebuild the set when the keys to
+#: remove are at least ``n / DISCARD_REBUILD``; otherwise removals merge
+#: chunk by chunk (``merge_discard`` is never slower than key by key: with
+#: few keys it searches the tree like the scalar kernel does).
+DISCARD_REBUILD = 2
+
+_STRATEGIES = {"add": ("local", "merge"), "discard": ("merge", "rebuild"), "query": ("each", "sweep")}
+
+# Strategies forced by tests (see forcing()); empty in normal use.
+_forced: dict[str, str] = {}
+
+
+def add(m: int, nchunks: int) -> str:
+    """``"local"`` or ``"merge"`` for inserting ``m`` new keys (sorted, unique)."""
+    forced = _forced.get("add")
+    if forced is not None:
+        return forced
+    return "merge" if m * ADD_MERGE >= nchunks else "local"
+
+
+def discard(m: int, size: int) -> str:
+    """``"merge"`` or ``"rebuild"`` for removing ``m`` keys (sorted, unique) from ``size``."""
+    forced = _forced.get("discard")
+    if forced is not None:
+        return forced
+    return "rebuild" if m * DISCARD_REBUILD >= size and m > 0 else "merge"
+
+
+def query(m: int, nchunks: int) -> str:
+    """``"each"`` or ``"sweep"`` for answering ``m`` queries."""
+    forced = _forced.get("query")
+    if forced is not None:
+        return forced
+    return "sweep" if m > 1 and m * QUERY_SWEEP >= nchunks else "each"
+
+
+@contextmanager
+def forcing(**choices: str) -> Iterator[None]:
+    """Force strategies for the duration of a ``with`` block (for tests).
+
+    Examples
+    --------
+    >>> from jitset import SortedSet
+    >>> with forcing(add="local", discard="rebuild", query="each"):
+    ...     SortedSet([1, 2]).add_many([3]).tolist()
+    [2]
+    """
+    for kind, choice in choices.items():
+        if choice not in _STRATEGIES.get(kind, ()):
+            raise ValueError(f"unknown strategy {kind}={choice!r}; choose from {_STRATEGIES}")
+    saved = dict(_forced)
+    _forced.update(choices)
+    try:
+        yield
+    finally:
+        _forced.clear()
+        _forced.update(saved)
