@@ -21,10 +21,12 @@ import numpy as np
 from jitset import SortedSet
 from jitset._keys import sort_unique  # np.sort + dedupe mask: np.unique hashes first in NumPy 2.x
 
-#: Set sizes every size-parameterized benchmark runs at.
-SIZES = [10**4, 10**5, 10**6]
-#: Batch sizes: 1,000 is small next to 1M keys (jitset merges into the chunks
-#: touched); 100,000 is large enough to take the linear-rebuild path.
+#: Set sizes every size-parameterized benchmark runs at.  10^7 is where
+#: batches turn memory-bound (the keys no longer fit in cache); 10^8 is for
+#: ``python -m jitset bench --size 1e8`` (minutes per run: too slow for CI).
+SIZES = [10**4, 10**5, 10**6, 10**7]
+#: Batch sizes: 1,000 keys touch a few of the chunks of a large set (at 10^7,
+#: one key per 26 chunks); 100,000 touch several keys per chunk up to 10^7.
 BATCHES = [1_000, 100_000]
 #: Chunk sizes: writes prefer smaller chunks, reads larger ones.
 CHUNKS = [64, 512]

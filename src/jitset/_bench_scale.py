@@ -1,0 +1,440 @@
+"""How jitset's costs change with the size of the set, up to 10^8 keys.
+
+Three measurements, all in one process on random non-negative 63-bit keys:
+
+* :func:`batch_vs_loop`: ``add_many``, ``discard_many`` and ``replace_many``
+  against the scalar kernels called in a compiled loop over the same keys in
+  sorted order: what a batch saves over the loop it replaces.  Part of every
+  ``python -m jitset bench``, at its ``--size``.
+* :func:`growth` (``python -m jitset bench --growth``): the cost per
+  operation of the scalar calls and the batches at 10^4 ... 10^8 keys, with
+  sortedcontainers beside it up to the size it can hold here, and the
+  memory per key after a bulk build and after many mixed batches.
+* :func:`strategies` (``python -m jitset bench --strategies``): each batch
+  strategy of :mod:`jitset._strategy`, forced, across batch sizes and set
+  sizes: the measurements behind its thresholds.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import statistics
+import sys
+import time
+from typing import Callable, Optional, TextIO
+
+import numpy as np
+
+from jitset._bench import PYTHON_PEERS_MAX, _KEY_HIGH, _Case, _fmt_ratio, _fmt_value, _fresh, _median_ns
+
+__all__ = ["batch_vs_loop", "growth", "strategies", "GROWTH_SIZES"]
+
+#: Set sizes of the growth table.
+GROWTH_SIZES = (10**4, 10**5, 10**6, 10**7, 10**8)
+
+#: sortedcontainers is measured up to this size (see jitset._bench.PYTHON_PEERS_MAX).
+SORTEDCONTAINERS_MAX = PYTHON_PEERS_MAX
+
+_GROWTH_OPS = [
+    ("add", "s.add(k) loop, new keys"),
+    ("discard", "s.discard(k) loop, present keys"),
+    ("contains", "k in s loop, present keys"),
+    ("getitem", "s[i] loop, random i"),
+    ("index", "s.index(k) loop, present keys"),
+    ("add_many", "one batch of new keys, per key"),
+    ("discard_many", "one batch of present keys, per key"),
+    ("contains_many", "one batch, half present, per key"),
+]
+
+
+def _progress(started: float) -> Callable[[str], None]:
+    def progress(msg: str) -> None:
+        print(f"[bench {time.perf_counter() - started:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    return progress
+
+
+def _random_set_keys(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` distinct random keys in [0, 2**63 - 1), sorted."""
+    return np.sort(_fresh(rng, np.empty(0, dtype=np.int64), n))
+
+
+def _present(rng: np.random.Generator, keys: np.ndarray, m: int) -> np.ndarray:
+    """``m`` distinct keys of the sorted ``keys``, sorted (no permutation of all of ``keys``)."""
+    idx = np.unique(rng.integers(0, len(keys), m + m // 4 + 16))
+    while len(idx) < m:
+        idx = np.union1d(idx, rng.integers(0, len(keys), m))
+    return keys[np.sort(rng.choice(idx, m, replace=False))]
+
+
+def _absent(rng: np.random.Generator, keys: np.ndarray, m: int) -> np.ndarray:
+    """``m`` distinct random keys not in the sorted ``keys``, sorted."""
+    return np.sort(_fresh(rng, keys, m))
+
+
+@functools.lru_cache(maxsize=None)
+def _kernel_loops():
+    """Compiled loops calling the scalar kernels directly (the floor a batch must beat)."""
+    import numba
+
+    from jitset import _kernels
+
+    @numba.njit(cache=True)
+    def add_loop(address, keys):
+        done = 0
+        for k in keys:
+            done += _kernels.add(address, k) >= 0
+        return done
+
+    @numba.njit(cache=True)
+    def discard_loop(address, keys):
+        done = 0
+        for k in keys:
+            done += _kernels.discard(address, k) != -1
+        return done
+
+    return add_loop, discard_loop
+
+
+def _room(s, m: int) -> None:
+    """Spare rows for ``m`` inserts, so that the kernel loop never needs to grow (untimed)."""
+    st = s._store
+    need = m // max(1, st.chunk // 4) + 8
+    if st.cap - st.nchunks < need:
+        st.grow(need)
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        fn()
+        return time.perf_counter() - start
+    finally:
+        gc.enable()
+
+
+def batch_vs_loop(
+    size: int = 1_000_000,
+    batch: int = 100_000,
+    rounds: int = 5,
+    out: TextIO = sys.stdout,
+    progress: Optional[Callable[[str], None]] = None,
+    keys: Optional[np.ndarray] = None,
+) -> dict:
+    """Time the write batches against the scalar kernels in a compiled loop.
+
+    Each round times, on fresh random keys, the loop and the batch one after
+    the other (alternating, so the machine's drift hits both), restoring the
+    set after each.  The loop gets the batch's keys sorted: its best case,
+    since consecutive keys then share cache lines.
+
+    Returns ``{op: (loop ns/key, batch ns/key)}`` (medians) and prints a table.
+    """
+    from jitset import SortedSet
+
+    progress = progress or _progress(time.perf_counter())
+    rng = np.random.default_rng(777)
+    if keys is None:
+        keys = _random_set_keys(rng, size)
+    size = len(keys)
+    batch = max(1, min(batch, size // 2))
+    s = SortedSet.from_sorted(keys)
+    add_loop, discard_loop = _kernel_loops()
+    addr = s._addr
+    warm = _absent(rng, keys, 4)
+    add_loop(addr, warm), discard_loop(addr, warm)  # compile (or load) outside the timings
+    samples: dict = {"add_many": [], "discard_many": [], "replace_many": []}
+    for r in range(rounds):
+        new = _absent(rng, keys, batch)
+        _room(s, batch)
+        t_loop = _timed(lambda: add_loop(addr, new))
+        s.discard_many(new)
+        new = _absent(rng, keys, batch)
+        t_batch = _timed(lambda: s.add_many(new))
+        s.discard_many(new)
+        samples["add_many"].append((t_loop, t_batch))
+
+        old = _present(rng, keys, batch)
+        t_loop = _timed(lambda: discard_loop(addr, old))
+        s.add_many(old)
+        old = _present(rng, keys, batch)
+        t_batch = _timed(lambda: s.discard_many(old))
+        s.add_many(old)
+        samples["discard_many"].append((t_loop, t_batch))
+
+        half = max(1, batch // 2)
+        old, new = _present(rng, keys, half), _absent(rng, keys, half)
+        _room(s, half)
+        t_loop = _timed(lambda: (discard_loop(addr, old), add_loop(addr, new)))
+        s.replace_many(new, old)
+        old, new = _present(rng, keys, half), _absent(rng, keys, half)
+        t_batch = _timed(lambda: s.replace_many(old, new))
+        s.replace_many(new, old)
+        samples["replace_many"].append((t_loop, t_batch))
+        progress(f"batch vs loop, round {r + 1}/{rounds}")
+    if len(s) != size or s[size // 2] != keys[size // 2]:
+        print("WARNING: the set was not restored between rounds (benchmark bug)", file=out)
+    result = {}
+    print(f"\nbatches vs the scalar kernels in a compiled loop over the same keys (sorted): {size:,} keys, "
+          f"batches of {batch:,} random keys (replace_many: {batch // 2:,} out, {batch // 2:,} in), "
+          f"median of {rounds} alternating rounds, ns per key", file=out)
+    head = f"{'operation':<14} {'kernel loop':>12} {'batch':>9} {'ratio':>7} {'paired':>7}"
+    print(head, file=out)
+    print("-" * len(head), file=out)
+    for op, pairs in samples.items():
+        n = batch if op != "replace_many" else 2 * (batch // 2)
+        loop = statistics.median(p[0] for p in pairs) / n * 1e9
+        fast = statistics.median(p[1] for p in pairs) / n * 1e9
+        paired = statistics.median(p[1] / p[0] for p in pairs)
+        result[op] = (loop, fast)
+        print(f"{op:<14} {_fmt_value(loop):>12} {_fmt_value(fast):>9} {_fmt_ratio(fast / loop):>7} "
+              f"{_fmt_ratio(paired):>7}", file=out)
+    print("  - ratio: batch / loop of the medians; paired: median of the per-round ratios", file=out)
+    return result
+
+
+# ---------------------------------------------------------------- growth
+
+
+def _scalar_cases(s, new: list, old: list, idx: list, undo_add, undo_discard) -> dict:
+    """Scalar Python loops for a set with sortedcontainers' API (bound methods, as a careful caller)."""
+
+    def add():
+        f = s.add
+        for k in new:
+            f(k)
+
+    def discard():
+        f = s.discard
+        for k in old:
+            f(k)
+
+    def contains():
+        for k in old:
+            k in s
+
+    def getitem():
+        for i in idx:
+            s[i]
+
+    def index():
+        f = s.index
+        for k in old:
+            f(k)
+
+    return {
+        "add": _Case(add, len(new), restore=lambda: undo_add(new)),
+        "discard": _Case(discard, len(old), restore=lambda: undo_discard(old)),
+        "contains": _Case(contains, len(old)),
+        "getitem": _Case(getitem, len(idx)),
+        "index": _Case(index, len(old)),
+    }
+
+
+def _growth_at(n: int, batch: int, calls: int, repeats: int, peers: bool, progress) -> dict:
+    """``{"jitset": {op: ns}, "sortedcontainers": {...}, "bytes": float}`` at ``n`` keys."""
+    from jitset import SortedSet
+
+    rng = np.random.default_rng(n)
+    keys = _random_set_keys(rng, n)
+    m = max(1, min(batch, n // 10))
+    new = _absent(rng, keys, m + calls)
+    new_batch, new_calls = rng.permutation(new[:m]), rng.permutation(new[m:])
+    old_batch = rng.permutation(_present(rng, keys, m))
+    old_calls = rng.permutation(_present(rng, keys, min(calls, n)))
+    queries = rng.permutation(np.concatenate([_present(rng, keys, m - m // 2), new_batch[: m // 2]]))
+    idx = rng.integers(0, n, calls).tolist()
+    s = SortedSet(rng.permutation(keys))
+    result: dict = {"bytes": s.nbytes / len(s)}
+    s.add_many(new_batch[:2]), s.discard_many(new_batch[:2]), s.contains_many(queries[:2])  # compile
+    cases = _scalar_cases(s, new_calls.tolist(), old_calls.tolist(), idx,
+                          undo_add=lambda k: s.discard_many(np.array(k)), undo_discard=lambda k: s.add_many(np.array(k)))
+    cases["add_many"] = _Case(lambda: s.add_many(new_batch), m, restore=lambda: s.discard_many(new_batch))
+    cases["discard_many"] = _Case(lambda: s.discard_many(old_batch), m, restore=lambda: s.add_many(old_batch))
+    cases["contains_many"] = _Case(lambda: s.contains_many(queries), m)
+    result["jitset"] = {op: _median_ns(case, repeats) for op, case in cases.items()}
+    progress(f"growth {n:>11,}: jitset " + " ".join(f"{op}={_fmt_value(v)}" for op, v in result["jitset"].items()))
+    del s
+    if peers and n <= SORTEDCONTAINERS_MAX:
+        try:
+            from sortedcontainers import SortedSet as PeerSet
+        except ImportError:
+            return result
+        t = PeerSet(keys.tolist())
+        nb, ob, q = new_batch.tolist(), old_batch.tolist(), queries.tolist()
+        cases = _scalar_cases(t, new_calls.tolist(), old_calls.tolist(), idx,
+                              undo_add=t.difference_update, undo_discard=t.update)
+        cases["add_many"] = _Case(lambda: t.update(nb), m, restore=lambda: t.difference_update(nb))
+        cases["discard_many"] = _Case(lambda: t.difference_update(ob), m, restore=lambda: t.update(ob))
+        cases["contains_many"] = _Case(lambda: list(map(t.__contains__, q)), m)
+        result["sortedcontainers"] = {op: _median_ns(case, repeats) for op, case in cases.items()}
+        progress(f"growth {n:>11,}: sortedcontainers " +
+                 " ".join(f"{op}={_fmt_value(v)}" for op, v in result["sortedcontainers"].items()))
+        del t
+    gc.collect()
+    return result
+
+
+def churn(size: int, batches: int, batch: int, progress, out: TextIO = sys.stdout) -> tuple[float, float, float]:
+    """Bytes per key after a bulk build of ``size`` keys and after ``batches`` mixed batches.
+
+    Each batch is one ``replace_many`` of ``batch // 2`` present keys out and
+    ``batch // 2`` new random keys in, so the size stays put while every
+    chunk keeps changing.  Returns ``(bytes after build, bytes after, ms per batch)``.
+    """
+    from jitset import SortedSet
+
+    rng = np.random.default_rng(99)
+    s = SortedSet(rng.integers(0, _KEY_HIGH, size, dtype=np.int64))
+    after_build = s.nbytes / len(s)
+    half = batch // 2
+    started = time.perf_counter()
+    for b in range(batches):
+        old = s.take(np.unique(rng.integers(0, len(s), half)))
+        s.replace_many(old, rng.integers(0, _KEY_HIGH, half, dtype=np.int64))
+        if (b + 1) % max(1, batches // 10) == 0:
+            progress(f"churn: {b + 1}/{batches} batches, {s.nbytes / len(s):.2f} bytes per key")
+    per_batch = (time.perf_counter() - started) / max(1, batches) * 1e3
+    s._check()  # vectorized: a few seconds at 10^8
+    return after_build, s.nbytes / len(s), per_batch
+
+
+def growth(
+    sizes=GROWTH_SIZES,
+    batch: int = 100_000,
+    calls: int = 5_000,
+    repeats: int = 5,
+    plot: Optional[str] = None,
+    churn_batches: int = 1_000,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Print (and plot) the cost per operation at each set size in ``sizes``.
+
+    Scalar rows are per call (a Python loop of ``calls`` calls), batch rows
+    per key of a batch of ``min(batch, size // 10)`` keys.  sortedcontainers
+    is measured up to :data:`SORTEDCONTAINERS_MAX` keys.  At the largest
+    size, memory is also measured after ``churn_batches`` mixed batches.
+    """
+    started = time.perf_counter()
+    progress = _progress(started)
+    from jitset._bench import _warm_jitset
+
+    _warm_jitset()
+    sizes = sorted(int(n) for n in sizes)
+    results = {n: _growth_at(n, batch, calls, repeats, True, progress) for n in sizes}
+    peer_sizes = [n for n in sizes if "sortedcontainers" in results[n]]
+    print(f"cost per operation by set size: random 63-bit keys, scalar rows per call ({calls:,} calls), "
+          f"batch rows per key (batches of min({batch:,}, size/10)), median of {repeats}; ns", file=out)
+    head = f"{'operation':<14}" + "".join(f" {n:>9.0e}" for n in sizes)
+    lo, hi = 10**6, max(sizes)
+    if lo in results and hi > lo:
+        head += f" | {f'{hi:.0e}/1e+06':>12}"
+    if peer_sizes:
+        head += " | sortedcontainers" + "".join(f" {n:>8.0e}" for n in peer_sizes)
+    print(head, file=out)
+    print("-" * len(head), file=out)
+    for op, _ in _GROWTH_OPS:
+        line = f"{op:<14}" + "".join(f" {_fmt_value(results[n]['jitset'][op]):>9}" for n in sizes)
+        if lo in results and hi > lo:
+            line += f" | {_fmt_ratio(results[hi]['jitset'][op] / results[lo]['jitset'][op]):>12}"
+        if peer_sizes:
+            line += " | " + " " * 16 + "".join(
+                f" {_fmt_value(results[n]['sortedcontainers'][op]):>8}" for n in peer_sizes)
+        print(line, file=out)
+    print(f"{'bytes/key':<14}" + "".join(f" {results[n]['bytes']:>9.2f}" for n in sizes) + "   (after a bulk build)",
+          file=out)
+    if churn_batches:
+        built, after, ms = churn(hi, churn_batches, batch, progress, out)
+        print(f"memory at {hi:,} keys: {built:.2f} bytes per key after the bulk build, {after:.2f} after "
+              f"{churn_batches:,} replace_many batches of {batch // 2:,} out + {batch // 2:,} in "
+              f"({ms:.0f} ms per batch)", file=out)
+    print(f"total time {time.perf_counter() - started:.1f} s", file=out)
+    if plot:
+        _plot_growth(plot, sizes, results, out)
+    return 0
+
+
+def _plot_growth(path: str, sizes: list, results: dict, out: TextIO) -> None:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        print(f"note: matplotlib is not installed, no plot written to {path} (pip install matplotlib)", file=out)
+        return
+    fig = Figure(figsize=(9, 5.5))
+    axes = fig.subplots(1, 2, sharey=True)
+    groups = (("scalar calls from Python (per call)", _GROWTH_OPS[:5]), ("batches (per key)", _GROWTH_OPS[5:]))
+    for ax, (title, ops) in zip(axes, groups):
+        for j, (op, _) in enumerate(ops):
+            color = f"C{j}"
+            ax.plot(sizes, [results[n]["jitset"][op] for n in sizes], "o-", color=color, label=f"jitset {op}")
+            peer = [n for n in sizes if "sortedcontainers" in results[n]]
+            if peer:
+                ax.plot(peer, [results[n]["sortedcontainers"][op] for n in peer], "x--", color=color,
+                        alpha=0.6, label=f"sortedcontainers {op}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("keys in the set")
+        ax.set_title(title, fontsize="medium")
+        ax.grid(which="major", linewidth=0.3)
+        ax.legend(fontsize="x-small", loc="upper left")
+    axes[0].set_ylabel("ns per operation")
+    fig.suptitle("jitset (solid) and sortedcontainers (dashed) as the set grows", fontsize="medium")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"plot written to {path}", file=out)
+
+
+# ------------------------------------------------------------ strategies
+
+
+def strategies(sizes=(10**5, 10**6, 10**7, 10**8), batches=(10, 100, 1_000, 10_000, 100_000),
+               repeats: int = 5, out: TextIO = sys.stdout) -> int:
+    """Time every strategy of :mod:`jitset._strategy`, forced, per key, at each set and batch size."""
+    from jitset import SortedSet, _strategy
+
+    progress = _progress(time.perf_counter())
+    print("batch strategies, forced: ns per key (median of "
+          f"{repeats}); keys/chunk = batch / chunks in the set", file=out)
+    head = f"{'keys':>9} {'batch':>8} {'keys/chunk':>10} | {'add local':>9} {'merge':>7} | " \
+           f"{'discard merge':>13} {'rebuild':>8} | {'query each':>10} {'sweep':>7}"
+    print(head, file=out)
+    print("-" * len(head), file=out)
+    for n in sizes:
+        rng = np.random.default_rng(n + 1)
+        keys = _random_set_keys(rng, n)
+        s = SortedSet.from_sorted(keys)
+        for m in batches:
+            if m > n // 2:
+                continue
+            row = {}
+            for kind, choices in (("add", ("local", "merge")), ("discard", ("merge", "rebuild")),
+                                  ("query", ("each", "sweep"))):
+                for choice in choices:
+                    if kind == "discard" and choice == "rebuild" and m * 1000 < n:
+                        continue  # a rebuild rewrites the whole set: hopeless this far from it
+                    with _strategy.forcing(**{kind: choice}):
+                        times = []
+                        for _ in range(repeats):
+                            if kind == "add":
+                                b = rng.permutation(_absent(rng, keys, m))
+                                times.append(_timed(lambda: s.add_many(b)))
+                                s.discard_many(b)
+                            elif kind == "discard":
+                                b = rng.permutation(_present(rng, keys, m))
+                                times.append(_timed(lambda: s.discard_many(b)))
+                                s.add_many(b)
+                            else:
+                                b = rng.permutation(np.concatenate([_present(rng, keys, m - m // 2),
+                                                                    _absent(rng, keys, m // 2)]))
+                                times.append(_timed(lambda: s.contains_many(b)))
+                        row[(kind, choice)] = statistics.median(times) / m * 1e9
+            v = lambda k, c: _fmt_value(row.get((k, c)))  # noqa: E731
+            print(f"{n:>9.0e} {m:>8,} {m / s._store.nchunks:>10.3g} | {v('add', 'local'):>9} {v('add', 'merge'):>7} | "
+                  f"{v('discard', 'merge'):>13} {v('discard', 'rebuild'):>8} | {v('query', 'each'):>10} "
+                  f"{v('query', 'sweep'):>7}", file=out, flush=True)
+            progress(f"strategies at {n:,} keys, batch {m:,}")
+        del s
+        gc.collect()
+    return 0
