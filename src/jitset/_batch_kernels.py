@@ -47,7 +47,13 @@ from jitset._kernels import (
     merge_limit,
     min_fill,
 )
-from jitset._plumbing import H_CAP, H_CHUNK, H_NCHUNKS, H_SIZE, H_VERSION, batch_kernel, helper, prefetch, state_view
+from jitset._plumbing import H_CAP, H_CHUNK, H_NCHUNKS, H_SIZE, H_VERSION, batch_kernel, helper, move, prefetch, state_view
+
+
+#: merge_add and merge_discard rebuild the Fenwick tree once (and
+#: merge_discard counts keys as it walks) when len(batch) * DENSE_BATCH >=
+#: nchunks; sparser batches update the tree per touched chunk, O(log).
+DENSE_BATCH = 8
 
 
 # ------------------------------------------------------------ prefetching
@@ -171,7 +177,7 @@ def _merge_chunk(merged, n, keys, row, c, batch, i, j, out, written, emitted):
 
 
 @helper
-def _merge_in_row(keys, row, c, batch, i, j, out, written, emitted, scratch):
+def _merge_in_row(keys, row, c, first, fence, batch, i, j, out, written, emitted, scratch):
     """Merge ``batch[i:j]`` into chunk ``row`` (``c`` keys, room for ``c + j - i``) in place.
 
     Works from the back, so no key is moved twice and nothing is copied
@@ -179,62 +185,55 @@ def _merge_in_row(keys, row, c, batch, i, j, out, written, emitted, scratch):
     copying back.  Writes never overtake reads (the write slot stays at or
     right of the next unread key).  Keys already present leave a gap at the
     front, closed by one shift at the end.  Returns ``(n, written)`` like
-    :func:`_merge_chunk`; ``scratch`` holds at least ``j - i`` ints.
+    :func:`_merge_chunk`; ``scratch`` holds at least ``j - i`` ints.  The
+    first search starts from a guess interpolated between ``first`` and
+    ``fence`` (on a large set each probe of a row can be a cache miss).
     """
     w = c + (j - i) - 1  # next slot to write, from the back
-    t = c - 1  # next chunk key to read
-    b = j - 1  # next batch key to read
+    t = c - 1  # last chunk key not yet placed
     found = 0
-    while b >= i:
+    pos = _guess(c, batch[j - 1], first, fence)  # then where the previous (larger) batch key landed
+    for b in range(j - 1, i - 1, -1):
         x = batch[b]
-        while t >= 0 and x < keys[row, t]:  # chunk keys above x move up
-            keys[row, w] = keys[row, t]
-            w -= 1
-            t -= 1
-        if t >= 0 and not keys[row, t] < x:  # present already: keep one, report nothing
-            keys[row, w] = keys[row, t]
-            t -= 1
-        else:
-            keys[row, w] = x
-            scratch[found] = w
-            found += 1
+        # the chunk keys >= x, from offset lo to t, move up as one block
+        lo = _search(keys[row, : t + 1], t + 1, x, min(pos, t)) if t >= 0 else 0
+        pos = lo
+        n = t - lo + 1
+        if n > 0:
+            move(keys, row, w - n + 1, row, lo, n)
+            w -= n
+            t = lo - 1
+            if not x < keys[row, w + 1]:  # the block starts with x: present already, report nothing
+                continue
+        keys[row, w] = x
+        scratch[found] = w
+        found += 1
         w -= 1
-        b -= 1
     gap = w - t  # keys that were present: empty slots between the untouched front and the merged back
     n = c + (j - i) - gap
     if gap > 0:
-        for k in range(t + 1, n):
-            keys[row, k] = keys[row, k + gap]
+        move(keys, row, t + 1, row, t + 1 + gap, n - (t + 1))
     for f in range(found):  # positions were found descending; report them ascending
         out[written + f] = emitted + scratch[found - 1 - f] - gap
     return n, written + found
-
-
-@helper
-def _commit(h, tree, order, counts, fences, new_order, new_counts, new_fences, q, added):
-    """Install ``q`` rewritten positions and ``added`` new keys."""
-    for p in range(q):
-        order[p] = new_order[p]
-        counts[p] = new_counts[p]
-        fences[p] = new_fences[p]
-    h[H_NCHUNKS] = q
-    h[H_SIZE] += added
-    h[H_VERSION] += 1
-    _tree_build(tree, counts, q)
 
 
 @batch_kernel
 def merge_add(address, batch, out):
     """Merge the sorted, unique ``batch`` into the chunks it lands in, in place.
 
-    Each touched chunk is merged with its share of the batch in one pass; a
-    chunk that would overflow is merged together with the next one and the
-    two are laid out evenly over as few rows as hold them (rows stay full:
-    memory).  Untouched chunks are not read: the walk gallops over their
-    fences and copies their per-position entries in runs, and the rows a
-    few keys ahead are prefetched.  Unlike a rebuild, nothing of the set's
-    size is allocated (only per-position arrays): fresh memory costs about
-    as much as the merge itself here (first-touch page faults).
+    Each touched chunk is merged with its share of the batch in one pass,
+    from the back, moving blocks of keys (``memmove``).  A chunk that would
+    overflow is merged together with the next one and the two are laid out
+    evenly over as few rows as hold them (rows stay full: memory).
+    Untouched chunks are not read: the walk gallops over their fences, and
+    the rows a few keys ahead are prefetched.  While no chunk overflows the
+    per-position arrays are updated where they are (the Fenwick tree per
+    touched chunk, or rebuilt once for a dense batch); from the first
+    overflow on, positions are rewritten into new per-position arrays and
+    installed at the end.  Nothing of the set's size is allocated: fresh
+    memory costs about as much as the merge itself here (first-touch page
+    faults).
 
     Writes the indices (after the call) of the new keys to ``out`` and
     returns ``(consumed, written, rows_short)``.  When a split needs more
@@ -250,32 +249,38 @@ def merge_add(address, batch, out):
     cap = h[H_CAP]
     last = nchunks - 1
     m = batch.shape[0]
-    # A chunk that would overflow is laid out together with the next chunk,
-    # evenly over as few rows as hold them (usually the same two): splitting
-    # one chunk in two would leave two half-empty rows, this leaves two full
-    # ones, and memory follows the number of rows.
-    new_order = np.empty(cap, dtype=np.int64)
-    new_counts = np.empty(cap, dtype=np.int64)
-    new_fences = np.empty(cap, dtype=fences.dtype)
-    merged = np.empty(2 * chunk + m, dtype=batch.dtype)
+    dense = m * DENSE_BATCH >= nchunks  # the tree is rebuilt once rather than updated per chunk
+    # Positions from ``base`` on are rewritten into these (allocated at the
+    # first overflow; base < 0 until then).  A chunk that would overflow is
+    # laid out together with the next chunk, evenly over as few rows as hold
+    # them (usually the same two): splitting one chunk in two would leave
+    # two half-empty rows, this leaves two full ones, and memory follows the
+    # number of rows.
+    base = -1
+    new_order = np.empty(0, dtype=np.int64)
+    new_counts = np.empty(0, dtype=np.int64)
+    new_fences = np.empty(0, dtype=fences.dtype)
+    merged = np.empty(0, dtype=batch.dtype)
     scratch = np.empty(chunk, dtype=np.int64)
-    q = 0  # new positions written
+    q = 0  # positions written to the new arrays
     free_row = nchunks
-    emitted = 0  # keys of the new set before merged[0]: a key at merged[n] has index emitted + n
+    emitted = 0  # keys of the new set before the chunk at hand
     written = 0
     i = 0
     p = 0
+    short = 0
     while p < nchunks:
         # untouched chunks up to the one batch[i] lands in: same rows, same content
         nxt = nchunks if i == m else min(last, p + _search(fences[p:nchunks], nchunks - p, batch[i], 0))
         if nxt > p:
             r = nxt - p
-            new_order[q : q + r] = order[p:nxt]
-            new_counts[q : q + r] = counts[p:nxt]
-            new_fences[q : q + r] = fences[p:nxt]
+            if base >= 0:
+                new_order[q : q + r] = order[p:nxt]
+                new_counts[q : q + r] = counts[p:nxt]
+                new_fences[q : q + r] = fences[p:nxt]
+                q += r
             for t in range(p, nxt):
                 emitted += counts[t]
-            q += r
             p = nxt
             if p == nchunks:
                 break
@@ -293,34 +298,47 @@ def merge_add(address, batch, out):
         own = 2 if pair else 1
         short = free_row + max(0, (upper + chunk - 1) // chunk - own) - cap
         if short > 0:  # keep what is done, leave this chunk and the rest as they are
-            for t in range(p, nchunks):
-                new_order[q] = order[t]
-                new_counts[q] = counts[t]
-                new_fences[q] = fences[t]
-                q += 1
-            _commit(h, tree, order, counts, fences, new_order, new_counts, new_fences, q, written)
-            return i, written, short
+            if base >= 0:
+                r = nchunks - p
+                new_order[q : q + r] = order[p:nchunks]
+                new_counts[q : q + r] = counts[p:nchunks]
+                new_fences[q : q + r] = fences[p:nchunks]
+                q += r
+            break
         if not pair and upper <= chunk:  # fits in its own row: merge there
-            n, written = _merge_in_row(keys, row, c, batch, i, j, out, written, emitted, scratch)
+            first = fences[p - 1] if p > 0 else keys[row, 0]
+            n, written = _merge_in_row(keys, row, c, first, fences[p], batch, i, j, out, written, emitted, scratch)
             i = j
-            new_order[q] = row
-            new_counts[q] = n
-            new_fences[q] = keys[row, n - 1]
-            q += 1
+            if base < 0:  # the position stays where it is
+                counts[p] = n
+                fences[p] = keys[row, n - 1]
+                if not dense:
+                    _tree_add(tree, nchunks, p, n - c)
+            else:
+                new_order[q] = row
+                new_counts[q] = n
+                new_fences[q] = keys[row, n - 1]
+                q += 1
             emitted += n
             p += 1
             continue
+        if base < 0:  # the first overflow: positions from here on are rewritten
+            base = p
+            new_order = np.empty(cap - p, dtype=np.int64)
+            new_counts = np.empty(cap - p, dtype=np.int64)
+            new_fences = np.empty(cap - p, dtype=fences.dtype)
+            merged = np.empty(2 * chunk + m, dtype=batch.dtype)
         n, written = _merge_chunk(merged, 0, keys, row, c, batch, i, j, out, written, emitted)
         if pair:
             n, written = _merge_chunk(merged, n, keys, order[p + 1], counts[p + 1], batch, j, j2, out, written, emitted)
         i = j2
         # lay the run out evenly: over its own row(s), then free rows if needed
         pieces = max(own, (n + chunk - 1) // chunk)
-        base = n // pieces
-        spare = n - base * pieces
+        size_base = n // pieces
+        spare = n - size_base * pieces
         start = 0
         for r in range(pieces):
-            size = base + (1 if r < spare else 0)
+            size = size_base + (1 if r < spare else 0)
             if r == 0:
                 dst = row
             elif r == 1 and pair:
@@ -337,7 +355,17 @@ def merge_add(address, batch, out):
             start += size
         emitted += n
         p += own
-    _commit(h, tree, order, counts, fences, new_order, new_counts, new_fences, q, written)
+    if base >= 0:
+        order[base : base + q] = new_order[:q]
+        counts[base : base + q] = new_counts[:q]
+        fences[base : base + q] = new_fences[:q]
+        h[H_NCHUNKS] = base + q
+    if base >= 0 or dense:
+        _tree_build(tree, counts, h[H_NCHUNKS])
+    h[H_SIZE] += written
+    h[H_VERSION] += 1
+    if short > 0:
+        return i, written, short
     return m, written, 0
 
 
@@ -355,10 +383,8 @@ def _mend_last(keys, fences, counts, order, q, low, limit, freed, nfreed):
     nl = counts[left]
     nr = counts[left + 1]
     if nl + nr <= limit:
-        lrow = order[left]
+        move(keys, order[left], nl, order[left + 1], 0, nr)
         rrow = order[left + 1]
-        for t in range(nr):
-            keys[lrow, nl + t] = keys[rrow, t]
         counts[left] = nl + nr
         fences[left] = fences[left + 1]
         freed[nfreed] = rrow
@@ -371,43 +397,43 @@ def _mend_last(keys, fences, counts, order, q, low, limit, freed, nfreed):
 def _remove_in_row(keys, row, c, first, fence, batch, i, j, out, written, before):
     """Remove the keys of ``batch[i:j]`` present in chunk ``row`` (``c`` keys), in place.
 
-    Only the first key is searched for, from a guess interpolated between
-    ``first`` and ``fence``; from there one forward pass compares and moves
-    the keys down.  Every key after the first removal has to move anyway,
-    and a pass in memory order streams, where a search for each key would
-    pay a cache miss per probe on a large set.  Writes ``before + offset``
-    of each removed key to ``out[written:]``.  Returns ``(keys left, written)``.
+    The first key is found from a guess interpolated between ``first`` and
+    ``fence``, each next one by a gallop from the previous one (the row was
+    prefetched from about there to its end); the keys between two removals
+    move down as one block (``memmove``).  Writes ``before + offset`` of each
+    removed key to ``out[written:]``.  Returns ``(keys left, written)``.
     """
-    a = keys[row]
     if c == 0:
         return c, written
-    t = _search(a, c, batch[i], _guess(c, batch[i], first, fence))
-    w = t  # next slot to fill
-    k = i
-    while t < c and k < j:
+    lo = 0  # no key of the rest of the batch is below offset lo
+    w = -1  # where the block after the last removal goes (-1: nothing removed yet)
+    src = 0  # first key not yet moved down
+    guess = _guess(c, batch[i], first, fence)
+    for k in range(i, j):
+        if lo >= c:
+            break
         x = batch[k]
-        y = a[t]
-        if y < x:
-            a[w] = y
-            w += 1
-            t += 1
-        elif y == x:
-            out[written] = before + t
+        o = lo + _search(keys[row, lo:c], c - lo, x, guess)
+        guess = 0
+        if o < c and not x < keys[row, o]:  # keys[row, o] == x
+            out[written] = before + o
             written += 1
-            t += 1
-            k += 1
+            if w < 0:
+                w = o
+            else:
+                move(keys, row, w, row, src, o - src)
+                w += o - src
+            src = o + 1
+            lo = o + 1
         else:
-            k += 1
-    if w == t:  # nothing removed
+            lo = o
+    if w < 0:
         return c, written
-    for u in range(t, c):
-        a[w + u - t] = a[u]
-    return w + c - t, written
+    move(keys, row, w, row, src, c - src)
+    return w + c - src, written
 
 
-#: merge_discard counts keys as it walks (and rebuilds the Fenwick tree
-#: once) when len(batch) * DENSE_DISCARD >= nchunks; see merge_discard.
-DENSE_DISCARD = 8
+
 
 
 @batch_kernel
@@ -442,7 +468,7 @@ def merge_discard(address, batch, out):
     # A dense batch (touching most chunks) counts the keys before each chunk
     # as it walks and rebuilds the tree once; a sparse one asks the tree
     # (O(log) per chunk) and updates it while no chunk has gone.
-    dense = m * DENSE_DISCARD >= nchunks
+    dense = m * DENSE_BATCH >= nchunks
     frozen = 0 if dense else -1  # removals in the tree when it stopped being updated (-1: still updated)
     walked = 0  # dense: keys at positions before p, before the call
     i = 0
@@ -535,8 +561,7 @@ def merge_discard(address, batch, out):
                     f += 1
                 dst = freed[f]
                 f += 1
-                for u in range(counts[t]):
-                    keys[dst, u] = keys[r, u]
+                move(keys, dst, 0, r, 0, counts[t])
                 order[t] = dst
         h[H_NCHUNKS] = q
     if frozen >= 0:

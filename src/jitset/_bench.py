@@ -1128,9 +1128,11 @@ def run(
         print("notes:", file=out)
         for note in notes:
             print(f"  - {note}", file=out)
-    from jitset._bench_scale import batch_vs_loop
+    from jitset._bench_scale import batch_vs_loop, set_algebra
 
     batch_vs_loop(batch=batch, rounds=repeats, out=out, progress=progress, keys=d.keys)
+    set_algebra(d.keys, d.other, repeats=repeats, out=out)
+    progress("set algebra")
     if size > PYTHON_PEERS_MAX and (structured or api or numba_rows):
         structured = api = numba_rows = False
         print(f"\n(the structured-key, API and inside-numba tables compare with sortedcontainers: "

@@ -1,11 +1,12 @@
 """How jitset's costs change with the size of the set, up to 10^8 keys.
 
-Three measurements, all in one process on random non-negative 63-bit keys:
+Measurements, all in one process on random non-negative 63-bit keys:
 
 * :func:`batch_vs_loop`: ``add_many``, ``discard_many`` and ``replace_many``
   against the scalar kernels called in a compiled loop over the same keys in
   sorted order: what a batch saves over the loop it replaces.  Part of every
-  ``python -m jitset bench``, at its ``--size``.
+  ``python -m jitset bench``, at its ``--size``, as is :func:`set_algebra`
+  (the set operators against NumPy on sorted arrays).
 * :func:`growth` (``python -m jitset bench --growth``): the cost per
   operation of the scalar calls and the batches at 10^4 ... 10^8 keys, with
   sortedcontainers beside it up to the size it can hold here, and the
@@ -28,7 +29,7 @@ import numpy as np
 
 from jitset._bench import PYTHON_PEERS_MAX, _KEY_HIGH, _Case, _fmt_ratio, _fmt_value, _fresh, _median_ns
 
-__all__ = ["batch_vs_loop", "growth", "strategies", "GROWTH_SIZES"]
+__all__ = ["batch_vs_loop", "set_algebra", "growth", "strategies", "GROWTH_SIZES"]
 
 #: Set sizes of the growth table.
 GROWTH_SIZES = (10**4, 10**5, 10**6, 10**7, 10**8)
@@ -192,6 +193,52 @@ def batch_vs_loop(
         print(f"{op:<14} {_fmt_value(loop):>12} {_fmt_value(fast):>9} {_fmt_ratio(fast / loop):>7} "
               f"{_fmt_ratio(paired):>7}", file=out)
     print("  - ratio: batch / loop of the medians; paired: median of the per-round ratios", file=out)
+    return result
+
+
+def set_algebra(
+    a_keys: np.ndarray,
+    b_keys: np.ndarray,
+    repeats: int = 5,
+    out: TextIO = sys.stdout,
+) -> dict:
+    """``|``, ``&``, ``-``, ``^`` of two SortedSets against NumPy on the same sorted arrays.
+
+    NumPy's side is what a user holding two sorted unique arrays would call:
+    ``concatenate`` + ``sort`` + dedupe for the union (``np.union1d`` hashes
+    in NumPy 2.x and is far slower), ``intersect1d`` / ``setdiff1d`` /
+    ``setxor1d`` with ``assume_unique=True``.  Both sides start from their
+    own containers and end with a new one.  Returns ``{op: (jitset ns, numpy
+    ns)}`` per input key.
+    """
+    from jitset import SortedSet
+    from jitset._keys import sort_unique
+
+    a, b = SortedSet.from_sorted(a_keys), SortedSet.from_sorted(b_keys)
+    cases = {
+        "union": (lambda: a | b, lambda: sort_unique(np.concatenate([a_keys, b_keys])), "concatenate + sort + dedupe"),
+        "intersection": (lambda: a & b, lambda: np.intersect1d(a_keys, b_keys, assume_unique=True),
+                         "intersect1d(assume_unique=True)"),
+        "difference": (lambda: a - b, lambda: np.setdiff1d(a_keys, b_keys, assume_unique=True),
+                       "setdiff1d(assume_unique=True)"),
+        "symmetric_difference": (lambda: a ^ b, lambda: np.setxor1d(a_keys, b_keys, assume_unique=True),
+                                 "setxor1d(assume_unique=True)"),
+    }
+    n = len(a_keys) + len(b_keys)
+    print(f"\nset algebra: two sets of {len(a_keys):,} and {len(b_keys):,} keys, half shared; ns per input key, "
+          f"median of {repeats} alternating runs", file=out)
+    head = f"{'operation':<21} {'jitset':>8} {'numpy':>8} {'ratio':>7}  numpy call"
+    print(head, file=out)
+    print("-" * len(head), file=out)
+    result = {}
+    for op, (mine, theirs, call) in cases.items():
+        if not np.array_equal(mine().to_numpy(), theirs()):
+            print(f"WARNING: {op} disagrees with NumPy (benchmark bug)", file=out)
+        pairs = [(_timed(mine), _timed(theirs)) for _ in range(repeats)]
+        j = statistics.median(p[0] for p in pairs) / n * 1e9
+        k = statistics.median(p[1] for p in pairs) / n * 1e9
+        result[op] = (j, k)
+        print(f"{op:<21} {_fmt_value(j):>8} {_fmt_value(k):>8} {_fmt_ratio(j / k):>7}  {call}", file=out)
     return result
 
 

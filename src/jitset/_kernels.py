@@ -41,6 +41,7 @@ from jitset._plumbing import (
     helper,
     kernel,
     key_out,
+    move,
     ordinal,
     state_view,
     store_key,
@@ -255,8 +256,7 @@ def _split(h, keys, fences, counts, order, tree, p):
     new_row = nchunks  # rows 0..nchunks-1 are in use, so the next one is free
     count = counts[p]
     half = count // 2
-    for t in range(count - half):
-        keys[new_row, t] = keys[row, half + t]
+    move(keys, new_row, 0, row, half, count - half)
     for q in range(nchunks, p + 1, -1):
         order[q] = order[q - 1]
         counts[q] = counts[q - 1]
@@ -287,8 +287,7 @@ def _drop_position(h, keys, fences, counts, order, tree, p):
     if freed != last:
         for q in range(nchunks):
             if order[q] == last:
-                for t in range(counts[q]):
-                    keys[freed, t] = keys[last, t]
+                move(keys, freed, 0, last, 0, counts[q])
                 order[q] = freed
                 break
     h[H_NCHUNKS] = nchunks
@@ -312,16 +311,12 @@ def _even_out(keys, fences, counts, order, left):
     target = total // 2
     if nl < target:  # move the first (target - nl) keys of right to the end of left
         moved = target - nl
-        for t in range(moved):
-            keys[lrow, nl + t] = keys[rrow, t]
-        for t in range(nr - moved):
-            keys[rrow, t] = keys[rrow, moved + t]
+        move(keys, lrow, nl, rrow, 0, moved)
+        move(keys, rrow, 0, rrow, moved, nr - moved)
     else:  # move the last (nl - target) keys of left to the front of right
         moved = nl - target
-        for t in range(nr - 1, -1, -1):
-            keys[rrow, moved + t] = keys[rrow, t]
-        for t in range(moved):
-            keys[rrow, t] = keys[lrow, target + t]
+        move(keys, rrow, moved, rrow, 0, nr)
+        move(keys, rrow, 0, lrow, target, moved)
     counts[left] = target
     counts[right] = total - target
     fences[left] = keys[lrow, target - 1]
@@ -349,8 +344,7 @@ def _rebalance(h, keys, fences, counts, order, tree, p):
     nr = counts[right]
     total = nl + nr
     if total <= merge_limit(chunk):
-        for t in range(nr):
-            keys[lrow, nl + t] = keys[rrow, t]
+        move(keys, lrow, nl, rrow, 0, nr)
         counts[left] = total
         counts[right] = 0
         # not fences[right]: it is stale when chunk p was just emptied
@@ -368,8 +362,7 @@ def _shift_last_right(h, keys, fences, counts, order, tree, p):
     row = order[p]
     nxt = order[p + 1]
     c = counts[p]
-    for t in range(counts[p + 1], 0, -1):
-        keys[nxt, t] = keys[nxt, t - 1]
+    move(keys, nxt, 1, nxt, 0, counts[p + 1])
     keys[nxt, 0] = keys[row, c - 1]
     counts[p + 1] += 1
     counts[p] = c - 1
@@ -387,8 +380,7 @@ def _shift_first_left(h, keys, fences, counts, order, tree, p):
     keys[prev, counts[p - 1]] = keys[row, 0]
     fences[p - 1] = keys[row, 0]
     counts[p - 1] += 1
-    for t in range(c - 1):
-        keys[row, t] = keys[row, t + 1]
+    move(keys, row, 0, row, 1, c - 1)
     counts[p] = c - 1
     _tree_add(tree, h[H_NCHUNKS], p, -1)
     _tree_add(tree, h[H_NCHUNKS], p - 1, 1)
@@ -399,8 +391,7 @@ def _insert_at(h, keys, fences, counts, order, tree, p, j, key):
     """Put ``key`` at offset ``j`` of chunk ``p``, which has room."""
     row = order[p]
     count = counts[p]
-    for t in range(count, j, -1):
-        keys[row, t] = keys[row, t - 1]
+    move(keys, row, j + 1, row, j, count - j)
     store_key(keys, (row, j), key)
     counts[p] = count + 1
     if j == count:
@@ -415,8 +406,7 @@ def _remove_at(h, keys, fences, counts, order, tree, p, j):
     """Remove the key at offset ``j`` of chunk ``p``; rebalance if the chunk got too small."""
     row = order[p]
     count = counts[p] - 1
-    for t in range(j, count):
-        keys[row, t] = keys[row, t + 1]
+    move(keys, row, j, row, j + 1, count - j)
     counts[p] = count
     if count > 0 and j == count:
         fences[p] = keys[row, count - 1]
@@ -604,8 +594,7 @@ def _cut(keys, fences, counts, order, p, a, b):
     row = order[p]
     c = counts[p]
     gone = b - a
-    for t in range(b, c):
-        keys[row, t - gone] = keys[row, t]
+    move(keys, row, a, row, b, c - b)
     counts[p] = c - gone
     if b == c and a > 0:  # the tail went: the last key left is the new fence
         fences[p] = keys[row, a - 1]
@@ -638,8 +627,7 @@ def _drop_range(h, keys, fences, counts, order, tree, lo, hi):
                 f += 1
             dst = freed[f]
             f += 1
-            for t in range(counts[q]):
-                keys[dst, t] = keys[r, t]
+            move(keys, dst, 0, r, 0, counts[q])
             order[q] = dst
     h[H_NCHUNKS] = left
     _tree_build(tree, counts, left)
@@ -655,8 +643,7 @@ def _mend_pair(h, keys, fences, counts, order, tree, a):
     if na + nb <= merge_limit(chunk):
         arow = order[a]
         brow = order[b]
-        for t in range(nb):
-            keys[arow, na + t] = keys[brow, t]
+        move(keys, arow, na, brow, 0, nb)
         counts[a] = na + nb
         counts[b] = 0
         fences[a] = fences[b]

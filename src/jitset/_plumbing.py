@@ -35,6 +35,7 @@ __all__ = [
     "header_view",
     "check_free",
     "prefetch",
+    "move",
     "SetBusy",
     "OWNER",
     "word_dtype",
@@ -132,6 +133,35 @@ def state_view(address, like):
     order = numba.carray(_int64_pointer(h[H_ORDER]), (cap,))
     tree = numba.carray(_int64_pointer(h[H_TREE]), (cap + 1,))
     return h, keys, fences, counts, order, tree
+
+
+@intrinsic
+def _memmove(typingctx, array, dst_row, dst_col, src_row, src_col, n):
+    sig = types.void(array, dst_row, dst_col, src_row, src_col, n)
+
+    def codegen(context, builder, signature, args):
+        arytype = signature.args[0]
+        ary = context.make_array(arytype)(context, builder, args[0])
+        dst = cgutils.get_item_pointer(context, builder, arytype, ary, [args[1], args[2]], wraparound=False)
+        src = cgutils.get_item_pointer(context, builder, arytype, ary, [args[3], args[4]], wraparound=False)
+        itemsize = context.get_abi_sizeof(context.get_data_type(arytype.dtype))
+        cgutils.raw_memmove(builder, dst, src, args[5], itemsize)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@helper
+def move(keys, dst_row, dst_col, src_row, src_col, n):
+    """``keys[dst_row, dst_col:dst_col+n] = keys[src_row, src_col:src_col+n]``, overlap allowed.
+
+    One ``memmove``: element loops over the same row (``a[t] = a[t + 1]``)
+    are not vectorized by LLVM, and measured 5x slower in cache (225 ns
+    against 47 for half a 512-key row) and 2x slower from memory.  Indices
+    must be in range (nothing is checked); ``n <= 0`` does nothing.
+    """
+    if n > 0:
+        _memmove(keys, dst_row, dst_col, src_row, src_col, n)
 
 
 @intrinsic
