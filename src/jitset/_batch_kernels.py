@@ -735,6 +735,32 @@ def take(address, indices, out):
 
 
 @batch_kernel
+def take_sorted(address, indices, perm, out):
+    """``out[perm[i]] = key at indices[i]`` for ascending, normalised ``indices``.
+
+    One forward walk over the chunks: an index in the same or one of the
+    next few chunks is reached by adding counts, a farther one by the tree.
+    Sorted indices visit rows in memory order, like sorted queries.
+    """
+    h, keys, fences, counts, order, tree = state_view(address, out)
+    nchunks = h[H_NCHUNKS]
+    p = 0
+    before = 0  # keys in chunks before p
+    for i in range(indices.shape[0]):
+        x = indices[i]
+        steps = 0
+        while x - before >= counts[p] and steps < 8:
+            before += counts[p]
+            p += 1
+            steps += 1
+        if x - before >= counts[p]:
+            p, offset = _tree_find(tree, nchunks, x)
+            before = x - offset
+        out[perm[i]] = keys[order[p], x - before]
+    return 0
+
+
+@batch_kernel
 def is_subset(a_address, b_address, like):
     """Whether every key of the set at ``a_address`` is in the set at ``b_address``.
 

@@ -57,6 +57,7 @@ def _signatures(key):
         "rank_sorted": (i64, keys, ints, b1, ints, flags),
         "rank_each": (i64, keys, b1, ints, flags),
         "take": (i64, ints, keys),
+        "take_sorted": (i64, ints, ints, keys),
         "is_subset": (i64, i64, one),
         "merge_sets": (keys, keys, i64, keys),
         "settle_ties": (keys, ints, ints, i64),

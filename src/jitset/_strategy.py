@@ -6,8 +6,9 @@ applied three ways (kernels in :mod:`jitset._batch_kernels`):
 * **local**: key by key into the chunks they land in (``add_sorted``), or
   one search per query (``rank_each``).  Costs O(log n + chunk) per key and
   nothing per chunk it does not touch: the choice for a few keys.
+  ``take`` likewise finds each index in the tree (``take``).
 * **merge**: one walk over the chunks in key order (``merge_add``,
-  ``merge_discard``, ``rank_sorted``), each touched chunk handled once for
+  ``merge_discard``, ``rank_sorted``, ``take_sorted``), each touched chunk handled once for
   all its keys, the Fenwick tree rebuilt once rather than updated per key.
   Costs O(nchunks) of bookkeeping on the small per-chunk arrays plus the
   bytes of the chunks touched.
@@ -77,7 +78,7 @@ def discard(m: int, size: int) -> str:
 
 
 def query(m: int, nchunks: int) -> str:
-    """``"each"`` or ``"sweep"`` for answering ``m`` queries."""
+    """``"each"`` or ``"sweep"`` for answering ``m`` queries (keys, or indices for ``take``)."""
     forced = _forced.get("query")
     if forced is not None:
         return forced

@@ -793,7 +793,12 @@ class SortedSet:
             bad = (idx < -n) | (idx >= n)
             if bad.any():
                 raise IndexError(f"index {int(idx[np.argmax(bad)])} is out of bounds for SortedSet of size {n}")
-            self._k.take(self._addr, np.where(idx < 0, idx + n, idx), out)
+            idx = np.where(idx < 0, idx + n, idx)
+            if _strategy.query(len(idx), self._store.nchunks) == "sweep":
+                perm = np.argsort(idx)
+                self._k.take_sorted(self._addr, idx[perm], perm, out)
+            else:
+                self._k.take(self._addr, idx, out)
         return self._codec.decode(out).reshape(shape)
 
     def count(self, key: Any) -> int:
