@@ -56,6 +56,30 @@ from jitset._plumbing import H_CAP, H_CHUNK, H_NCHUNKS, H_SIZE, H_VERSION, batch
 DENSE_BATCH = 8
 
 
+# ------------------------------------------------------- walking in order
+
+#: A walk looks this many positions ahead before it interpolates.
+_NEAR = 8
+
+
+@helper
+def _next_chunk(fences, p, nchunks, x):
+    """First position at or after ``p`` whose fence is >= ``x`` (``nchunks`` if none).
+
+    A dense batch's next chunk is the same or the next one: a gallop over
+    the next few fences finds it.  A sparse batch's is far ahead, where a
+    gallop from ``p`` would pay a cache miss per doubling on a large set
+    (this made 1,000-key discards at 10^8 keys 2x slower than key by key):
+    past the first few, the search starts from a guess interpolated over
+    the remaining fences, as the scalar kernels' does.
+    """
+    near = min(nchunks, p + _NEAR)
+    if near == nchunks or not fences[near - 1] < x:
+        return p + _search(fences[p:near], near - p, x, 0)
+    n = nchunks - near
+    return near + _search(fences[near:nchunks], n, x, _guess(n, x, fences[near], fences[nchunks - 1]))
+
+
 # ------------------------------------------------------------ prefetching
 
 #: Batch walks prefetch the row where the key this many keys ahead lands
@@ -68,7 +92,7 @@ def _prefetch_key(keys, fences, counts, order, p, nchunks, x):
     """Prefetch the part of a row a mutation will stream through: from about
     where ``x`` (in a chunk at or after ``p``, not yet modified) would be
     found to the end of its chunk."""
-    pa = p + _search(fences[p:nchunks], nchunks - p, x, 0)
+    pa = _next_chunk(fences, p, nchunks, x)
     if pa < nchunks:
         first = fences[pa - 1] if pa > p else fences[pa]
         c = counts[pa]
@@ -82,7 +106,7 @@ def _prefetch_key(keys, fences, counts, order, p, nchunks, x):
 @helper
 def _prefetch_query(keys, fences, counts, order, p, nchunks, x):
     """Prefetch the cache lines around where a search for ``x`` (at or after chunk ``p``) will look."""
-    pa = p + _search(fences[p:nchunks], nchunks - p, x, 0)
+    pa = _next_chunk(fences, p, nchunks, x)
     if pa < nchunks:
         first = fences[pa - 1] if pa > p else fences[pa]
         c = counts[pa]
@@ -271,7 +295,7 @@ def merge_add(address, batch, out):
     short = 0
     while p < nchunks:
         # untouched chunks up to the one batch[i] lands in: same rows, same content
-        nxt = nchunks if i == m else min(last, p + _search(fences[p:nchunks], nchunks - p, batch[i], 0))
+        nxt = nchunks if i == m else min(last, _next_chunk(fences, p, nchunks, batch[i]))
         if nxt > p:
             r = nxt - p
             if base >= 0:
@@ -474,7 +498,7 @@ def merge_discard(address, batch, out):
     i = 0
     p = 0
     while p < nchunks and i < m:
-        nxt = p + _search(fences[p:nchunks], nchunks - p, batch[i], 0)  # first chunk batch[i] can be in
+        nxt = _next_chunk(fences, p, nchunks, batch[i])  # first chunk batch[i] can be in
         if nxt > p:  # untouched chunks: moved down if chunks went before them, else not even read
             if dense:
                 for t in range(p, nxt):
@@ -681,7 +705,7 @@ def rank_sorted(address, queries, perm, right, ranks, found):
     for i in range(m):
         x = queries[i]
         # the first chunk whose fence is >= x (> x for right): a gallop from p
-        nxt = p + _search(fences[p:nchunks], nchunks - p, x, 0)
+        nxt = _next_chunk(fences, p, nchunks, x)
         if right and nxt < nchunks and fences[nxt] == x:
             nxt += 1
         if nxt - p <= 8:  # a few chunks on: add their counts

@@ -481,9 +481,11 @@ class SortedSet:
         The indices (int64, ascending) are positions in the set *after* the
         call; keys already present, or repeated in ``keys``, are not reported.
         Inserting each new key at its index, in ascending order, into a copy
-        of the old keys reproduces the new ones.  One native call: a local
-        merge into the affected chunks for a batch small next to the set,
-        O(m (log n + chunk_size)); a linear rebuild otherwise, O(n + m).
+        of the old keys reproduces the new ones.  One native call, its
+        kernel chosen from the keys per chunk (:mod:`jitset._strategy`): key
+        by key for a few keys among many chunks, O(m (log n + chunk_size));
+        otherwise one walk over the chunks merging each touched chunk once,
+        O(n / chunk_size + m log(chunk_size) + chunk_size * chunks touched).
 
         Examples
         --------
@@ -499,7 +501,11 @@ class SortedSet:
         """Remove the keys of ``keys`` that are present; return the indices they had.
 
         The indices (int64, ascending) are positions *before* the call;
-        deleting at them in descending order reproduces the new keys.
+        deleting at them in descending order reproduces the new keys.  One
+        native call walking the chunks in key order, each touched chunk
+        compacted once: O(m log n + chunk_size * chunks touched), plus
+        O(n / chunk_size) when chunks empty or merge.  A batch removing most
+        of the set rebuilds it instead, O(n), to pack it tightly again.
 
         Examples
         --------
