@@ -209,16 +209,20 @@ def _merge_in_row(keys, row, c, first, fence, batch, i, j, out, written, emitted
     copying back.  Writes never overtake reads (the write slot stays at or
     right of the next unread key).  Keys already present leave a gap at the
     front, closed by one shift at the end.  Returns ``(n, written)`` like
-    :func:`_merge_chunk`; ``scratch`` holds at least ``j - i`` ints.  The
-    first search starts from a guess interpolated between ``first`` and
-    ``fence`` (on a large set each probe of a row can be a cache miss).
+    :func:`_merge_chunk`; ``scratch`` holds at least ``j - i`` ints.  Each
+    search starts from a guess interpolated between ``first`` and the
+    chunk's largest key not yet placed: on a large set each probe of a row
+    can be a cache miss, and a gallop from the previous key's place
+    measured ~15-25% slower at 10^7 keys.
     """
     w = c + (j - i) - 1  # next slot to write, from the back
     t = c - 1  # last chunk key not yet placed
     found = 0
-    pos = _guess(c, batch[j - 1], first, fence)  # then where the previous (larger) batch key landed
+    pos = _guess(c, batch[j - 1], first, fence)
     for b in range(j - 1, i - 1, -1):
         x = batch[b]
+        if b < j - 1 and t >= 0:  # interpolate again, up to the last unplaced key (in cache)
+            pos = _guess(t + 1, x, first, keys[row, t])
         # the chunk keys >= x, from offset lo to t, move up as one block
         lo = _search(keys[row, : t + 1], t + 1, x, min(pos, t)) if t >= 0 else 0
         pos = lo
@@ -421,24 +425,25 @@ def _mend_last(keys, fences, counts, order, q, low, limit, freed, nfreed):
 def _remove_in_row(keys, row, c, first, fence, batch, i, j, out, written, before):
     """Remove the keys of ``batch[i:j]`` present in chunk ``row`` (``c`` keys), in place.
 
-    The first key is found from a guess interpolated between ``first`` and
-    ``fence``, each next one by a gallop from the previous one (the row was
-    prefetched from about there to its end); the keys between two removals
-    move down as one block (``memmove``).  Writes ``before + offset`` of each
-    removed key to ``out[written:]``.  Returns ``(keys left, written)``.
+    Each key is searched from a guess interpolated between the key before
+    the previous removal's place (``first`` at the start) and ``fence``: a
+    probe or two, where a gallop would touch a new cache line per doubling
+    on a large set.  The keys between two removals move down as one block
+    (``memmove``).  Writes ``before + offset`` of each removed key to
+    ``out[written:]``.  Returns ``(keys left, written)``.
     """
     if c == 0:
         return c, written
     lo = 0  # no key of the rest of the batch is below offset lo
     w = -1  # where the block after the last removal goes (-1: nothing removed yet)
     src = 0  # first key not yet moved down
-    guess = _guess(c, batch[i], first, fence)
     for k in range(i, j):
         if lo >= c:
             break
         x = batch[k]
+        # interpolated from the key before lo (in cache) to the fence
+        guess = _guess(c - lo, x, keys[row, lo - 1] if lo > 0 else first, fence)
         o = lo + _search(keys[row, lo:c], c - lo, x, guess)
-        guess = 0
         if o < c and not x < keys[row, o]:  # keys[row, o] == x
             out[written] = before + o
             written += 1
