@@ -8,8 +8,9 @@ applied three ways (kernels in :mod:`jitset._batch_kernels`):
   nothing per chunk it does not touch: the choice for a few keys.
   ``take`` likewise finds each index in the tree (``take``).
 * **merge**: one walk over the chunks in key order (``merge_add``,
-  ``merge_discard``, ``rank_sorted``, ``take_sorted``), each touched chunk handled once for
-  all its keys, the Fenwick tree rebuilt once rather than updated per key.
+  ``merge_discard``, ``rank_sorted``, ``take_sorted``), each touched chunk
+  handled once for all its keys, the Fenwick tree rebuilt once rather than
+  updated per key.
   Costs O(nchunks) of bookkeeping on the small per-chunk arrays plus the
   bytes of the chunks touched.
 * **rebuild**: one linear merge of the whole set into new arrays
@@ -23,10 +24,28 @@ numbers went wrong at others (at 10^7 keys a 100,000-key ``discard_many``
 took a rebuild, 1.1-2x slower than calling the scalar kernel per key).
 
 The constants below were measured on the 2-core machine of the README, with
-random int64 keys and batches of random keys, at 10^5, 10^6, 10^7 and 10^8
-keys (``python -m jitset bench --strategies``; the figures are in the
-README's "Strategies" table).  Tests force each strategy with
-:func:`forcing` to check that the choice never changes a result.
+random int64 keys and batches of random keys, at 10^5 to 10^8 keys
+(``python -m jitset bench --strategies``, ns per key, median of 3; the 10^7
+and 10^8 rows after the last change to the walks)::
+
+    keys   batch  keys/chunk | add local  merge | discard merge rebuild | query each sweep
+    1e5      100    0.38     |     1,087    943 |           811  17,903 |        650   574
+    1e5    1,000    3.9      |       227    184 |           202     624 |        156   188
+    1e6      100    0.038    |     1,259  1,092 |           949       - |        765   826
+    1e6    1,000    0.38     |       589    511 |           439   9,459 |        421   288
+    1e6  100,000   43        |       147   68.6 |          67.5    76.9 |        275   114
+    1e7      100    0.0038   |     1,665  1,934 |         1,788       - |      1,288 1,271
+    1e7    1,000    0.038    |     1,066  1,026 |           855       - |        704   671
+    1e7  100,000    3.9      |       282    240 |           225     606 |        401   186
+    1e8    1,000    0.0038   |     1,102  1,383 |         1,061       - |        498   738
+    1e8   10,000    0.038    |       737    768 |           673       - |        452   419
+    1e8  100,000    0.38     |       420    411 |           423   5,429 |        512   236
+
+Inserts cross over between 0.004 and 0.04 keys per chunk, queries between
+0.04 and 0.4; removals have no key-by-key variant left (merge_discard with
+a few keys does what the scalar kernel does, per key).  Tests force each
+strategy with :func:`forcing` to check that the choice never changes a
+result.
 """
 
 from __future__ import annotations
