@@ -184,7 +184,8 @@ def prefetch(typingctx, array, row, col):
         fn = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32]), "llvm.prefetch"
         )
-        # read, high locality (keep in all cache levels), data cache
+        # for writing (most callers change the row: the line arrives ready to
+        # be modified), high locality (all cache levels), data cache
         builder.call(fn, [builder.bitcast(ptr, byte_ptr), i32(1), i32(3), i32(1)])
         return context.get_dummy_value()
 
