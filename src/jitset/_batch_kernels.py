@@ -44,6 +44,7 @@ from jitset._kernels import (
     _tree_build,
     _tree_find,
     _tree_prefix,
+    compact_rows,
     merge_limit,
     min_fill,
 )
@@ -289,6 +290,16 @@ def _merge_in_row(keys, row, c, first, fence, batch, i, j, out, written, emitted
     return n, written + found
 
 
+@helper
+def _copy_positions(order, counts, fences, p, stop, to_order, to_counts, to_fences, q):
+    """Copy the entries of positions ``p .. stop-1`` to positions ``q ..`` of the ``to_`` arrays
+    (the same arrays or others; forward, so moving entries down in place is safe)."""
+    r = stop - p
+    to_order[q : q + r] = order[p:stop]
+    to_counts[q : q + r] = counts[p:stop]
+    to_fences[q : q + r] = fences[p:stop]
+
+
 @batch_kernel
 def merge_add(address, batch, out):
     """Merge the sorted, unique ``batch`` into the chunks it lands in, in place.
@@ -346,9 +357,7 @@ def merge_add(address, batch, out):
         if nxt > p:
             r = nxt - p
             if base >= 0:
-                new_order[q : q + r] = order[p:nxt]
-                new_counts[q : q + r] = counts[p:nxt]
-                new_fences[q : q + r] = fences[p:nxt]
+                _copy_positions(order, counts, fences, p, nxt, new_order, new_counts, new_fences, q)
                 q += r
             for t in range(p, nxt):
                 emitted += counts[t]
@@ -370,11 +379,8 @@ def merge_add(address, batch, out):
         short = free_row + max(0, (upper + chunk - 1) // chunk - own) - cap
         if short > 0:  # keep what is done, leave this chunk and the rest as they are
             if base >= 0:
-                r = nchunks - p
-                new_order[q : q + r] = order[p:nchunks]
-                new_counts[q : q + r] = counts[p:nchunks]
-                new_fences[q : q + r] = fences[p:nchunks]
-                q += r
+                _copy_positions(order, counts, fences, p, nchunks, new_order, new_counts, new_fences, q)
+                q += nchunks - p
             break
         if not pair and upper <= chunk:  # fits in its own row: merge there
             first = fences[p - 1] if p > 0 else keys[row, 0]
@@ -427,9 +433,7 @@ def merge_add(address, batch, out):
         emitted += n
         p += own
     if base >= 0:
-        order[base : base + q] = new_order[:q]
-        counts[base : base + q] = new_counts[:q]
-        fences[base : base + q] = new_fences[:q]
+        _copy_positions(new_order, new_counts, new_fences, 0, q, order, counts, fences, base)
         h[H_NCHUNKS] = base + q
     if base >= 0 or dense:
         _tree_build(tree, counts, h[H_NCHUNKS])
@@ -462,6 +466,24 @@ def _mend_last(keys, fences, counts, order, q, low, limit, freed, nfreed):
         return q - 1, nfreed + 1
     _even_out(keys, fences, counts, order, left)
     return q, nfreed
+
+
+@helper
+def _keep_untouched(keys, fences, counts, order, p, stop, q, low, limit, freed, nfreed):
+    """merge_discard: keep the untouched positions ``p .. stop-1`` as positions ``q ..``.
+
+    They move down only if chunks went before them.  Only the first can need
+    mending, with a chunk left small just before it.  Returns ``(q, nfreed)``.
+    """
+    if q > 0 and counts[q - 1] < low:
+        order[q] = order[p]
+        counts[q] = counts[p]
+        fences[q] = fences[p]
+        q, nfreed = _mend_last(keys, fences, counts, order, q + 1, low, limit, freed, nfreed)
+        p += 1
+    if q < p:
+        _copy_positions(order, counts, fences, p, stop, order, counts, fences, q)
+    return q + stop - p, nfreed
 
 
 @helper
@@ -551,18 +573,7 @@ def merge_discard(address, batch, out):
             if dense:
                 for t in range(p, nxt):
                     walked += counts[t]
-            if q > 0 and counts[q - 1] < low:  # a small chunk before them mends with the first
-                order[q] = order[p]
-                counts[q] = counts[p]
-                fences[q] = fences[p]
-                q, nfreed = _mend_last(keys, fences, counts, order, q + 1, low, limit, freed, nfreed)
-                p += 1
-            if q < p:
-                r = nxt - p
-                order[q : q + r] = order[p:nxt]
-                counts[q : q + r] = counts[p:nxt]
-                fences[q : q + r] = fences[p:nxt]
-            q += nxt - p
+            q, nfreed = _keep_untouched(keys, fences, counts, order, p, nxt, q, low, limit, freed, nfreed)
             p = nxt
         if p == nchunks:  # the rest of the batch exceeds every key
             break
@@ -606,35 +617,13 @@ def merge_discard(address, batch, out):
     if written == 0:
         return 0
     if p < nchunks:  # the untouched rest
-        if q > 0 and counts[q - 1] < low:
-            order[q] = order[p]
-            counts[q] = counts[p]
-            fences[q] = fences[p]
-            q, nfreed = _mend_last(keys, fences, counts, order, q + 1, low, limit, freed, nfreed)
-            p += 1
-        if q < p:
-            r = nchunks - p
-            order[q : q + r] = order[p:nchunks]
-            counts[q : q + r] = counts[p:nchunks]
-            fences[q : q + r] = fences[p:nchunks]
-        q += nchunks - p
+        q, nfreed = _keep_untouched(keys, fences, counts, order, p, nchunks, q, low, limit, freed, nfreed)
     if q == 0:  # everything went: the one empty chunk of an empty set
         order[0] = freed[0]
         counts[0] = 0
         q = 1
     if q < nchunks:
-        # Rows stay compact (rows 0 .. q-1 in use): each used row past q moves
-        # into a freed row below q; there are exactly as many of each.
-        f = 0
-        for t in range(q):
-            r = order[t]
-            if r >= q:
-                while freed[f] >= q:
-                    f += 1
-                dst = freed[f]
-                f += 1
-                move(keys, dst, 0, r, 0, counts[t])
-                order[t] = dst
+        compact_rows(keys, counts, order, q, freed[:nfreed])
         h[H_NCHUNKS] = q
     if frozen >= 0:
         _tree_build(tree, counts, q)

@@ -23,11 +23,22 @@ import gc
 import statistics
 import sys
 import time
+from types import SimpleNamespace
 from typing import Callable, Optional, TextIO
 
 import numpy as np
 
-from jitset._bench import PYTHON_PEERS_MAX, _KEY_HIGH, _Case, _fmt_ratio, _fmt_value, _fresh, _median_ns
+from jitset._bench import (
+    _KEY_HIGH,
+    _SCALAR_OPS,
+    PYTHON_PEERS_MAX,
+    _Case,
+    _fmt_ratio,
+    _fmt_value,
+    _fresh,
+    _median_ns,
+    _scalar_case,
+)
 
 __all__ = ["batch_vs_loop", "set_algebra", "growth", "strategies", "GROWTH_SIZES"]
 
@@ -146,34 +157,29 @@ def batch_vs_loop(
     addr = s._addr
     warm = _absent(rng, keys, 4)
     add_loop(addr, warm), discard_loop(addr, warm)  # compile (or load) outside the timings
+
+    def pair(make, loop, batch_op, undo):
+        """(loop seconds, batch seconds), each on fresh keys from ``make``, the set restored after each."""
+        times = []
+        for op in (loop, batch_op):
+            k = make()
+            if op is loop:
+                _room(s, batch)  # spare rows, so that the kernel loop never needs to grow
+            times.append(_timed(lambda: op(*k)))
+            undo(*k)
+        return tuple(times)
+
+    half = max(1, batch // 2)
     samples: dict = {"add_many": [], "discard_many": [], "replace_many": []}
     for r in range(rounds):
-        new = _absent(rng, keys, batch)
-        _room(s, batch)
-        t_loop = _timed(lambda: add_loop(addr, new))
-        s.discard_many(new)
-        new = _absent(rng, keys, batch)
-        t_batch = _timed(lambda: s.add_many(new))
-        s.discard_many(new)
-        samples["add_many"].append((t_loop, t_batch))
-
-        old = _present(rng, keys, batch)
-        t_loop = _timed(lambda: discard_loop(addr, old))
-        s.add_many(old)
-        old = _present(rng, keys, batch)
-        t_batch = _timed(lambda: s.discard_many(old))
-        s.add_many(old)
-        samples["discard_many"].append((t_loop, t_batch))
-
-        half = max(1, batch // 2)
-        old, new = _present(rng, keys, half), _absent(rng, keys, half)
-        _room(s, half)
-        t_loop = _timed(lambda: (discard_loop(addr, old), add_loop(addr, new)))
-        s.replace_many(new, old)
-        old, new = _present(rng, keys, half), _absent(rng, keys, half)
-        t_batch = _timed(lambda: s.replace_many(old, new))
-        s.replace_many(new, old)
-        samples["replace_many"].append((t_loop, t_batch))
+        samples["add_many"].append(pair(
+            lambda: (_absent(rng, keys, batch),), lambda new: add_loop(addr, new), s.add_many, s.discard_many))
+        samples["discard_many"].append(pair(
+            lambda: (_present(rng, keys, batch),), lambda old: discard_loop(addr, old), s.discard_many, s.add_many))
+        samples["replace_many"].append(pair(
+            lambda: (_present(rng, keys, half), _absent(rng, keys, half)),
+            lambda old, new: (discard_loop(addr, old), add_loop(addr, new)),
+            s.replace_many, lambda old, new: s.replace_many(new, old)))
         progress(f"batch vs loop, round {r + 1}/{rounds}")
     if len(s) != size or s[size // 2] != keys[size // 2]:
         print("WARNING: the set was not restored between rounds (benchmark bug)", file=out)
@@ -246,38 +252,9 @@ def set_algebra(
 
 
 def _scalar_cases(s, new: list, old: list, idx: list, undo_add, undo_discard) -> dict:
-    """Scalar Python loops for a set with sortedcontainers' API (bound methods, as a careful caller)."""
-
-    def add():
-        f = s.add
-        for k in new:
-            f(k)
-
-    def discard():
-        f = s.discard
-        for k in old:
-            f(k)
-
-    def contains():
-        for k in old:
-            k in s
-
-    def getitem():
-        for i in idx:
-            s[i]
-
-    def index():
-        f = s.index
-        for k in old:
-            f(k)
-
-    return {
-        "add": _Case(add, len(new), restore=lambda: undo_add(new)),
-        "discard": _Case(discard, len(old), restore=lambda: undo_discard(old)),
-        "contains": _Case(contains, len(old)),
-        "getitem": _Case(getitem, len(idx)),
-        "index": _Case(index, len(old)),
-    }
+    """The bench's scalar Python loops (:func:`jitset._bench._scalar_case`) on these keys."""
+    d = SimpleNamespace(scalar_new=new, scalar_old=old, scalar_idx=idx)
+    return {op: _scalar_case(s, d, op, undo_add, undo_discard) for op in _SCALAR_OPS}
 
 
 def _growth_at(n: int, batch: int, calls: int, repeats: int, peers: bool, progress) -> dict:

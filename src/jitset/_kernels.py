@@ -601,6 +601,24 @@ def _cut(keys, fences, counts, order, p, a, b):
 
 
 @helper
+def compact_rows(keys, counts, order, n, freed):
+    """Make rows ``0 .. n-1`` the used ones after chunks went: each used row
+    at or past ``n`` (positions ``0 .. n-1`` are in use) moves into one of the
+    ``freed`` rows below ``n``; there are exactly as many of each, so at most
+    as many rows are copied as were freed."""
+    f = 0
+    for q in range(n):
+        r = order[q]
+        if r >= n:
+            while freed[f] >= n:
+                f += 1
+            dst = freed[f]
+            f += 1
+            move(keys, dst, 0, r, 0, counts[q])
+            order[q] = dst
+
+
+@helper
 def _drop_range(h, keys, fences, counts, order, tree, lo, hi):
     """Forget the chunks at positions ``lo .. hi-1`` without reading their keys.
 
@@ -619,16 +637,7 @@ def _drop_range(h, keys, fences, counts, order, tree, lo, hi):
         counts[q] = counts[q + k]
         fences[q] = fences[q + k]
     left = nchunks - k
-    f = 0
-    for q in range(left):
-        r = order[q]
-        if r >= left:  # as many such rows as freed rows below ``left``
-            while freed[f] >= left:
-                f += 1
-            dst = freed[f]
-            f += 1
-            move(keys, dst, 0, r, 0, counts[q])
-            order[q] = dst
+    compact_rows(keys, counts, order, left, freed)
     h[H_NCHUNKS] = left
     _tree_build(tree, counts, left)
 
