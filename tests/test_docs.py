@@ -7,13 +7,14 @@ import pathlib
 import re
 
 import jitset
+import jitset._gil
 import jitset.sortedset
 
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 
 
 def test_docstring_examples():
-    for module in (jitset, jitset.sortedset):
+    for module in (jitset, jitset.sortedset, jitset._gil):
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.attempted > 0 and result.failed == 0, (module.__name__, result)
 

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from jitset import SortedSet
+from jitset import SortedSet, _gil
 
 # ------------------------------------------------------------------ oracle helpers
 
@@ -141,6 +141,7 @@ def make_machine(dtype_name, chunk_size):
             if self.s is None:
                 return
             self.s._check()
+            assert self.s._serialized == _gil.SERIALIZED  # the thread mode the run asked for
             assert len(self.s) == len(self.model)
             assert bool(self.s) == bool(self.model)
             assert_array(self.s.to_numpy(), self.model, dtype)
@@ -492,6 +493,14 @@ MACHINE_SETTINGS = settings(
 )
 def test_state_machine(dtype_name, chunk_size):
     run_state_machine_as_test(make_machine(dtype_name, chunk_size), settings=MACHINE_SETTINGS)
+
+
+@pytest.mark.parametrize("chunk_size", [4, None], ids=["chunk4", "chunkdefault"])
+def test_state_machine_serialized(chunk_size):
+    """The same machine with every set serializing its own calls (free-threaded Python's path)."""
+    with _gil.forcing(True):
+        machine = make_machine("int64", chunk_size)
+        run_state_machine_as_test(machine, settings=settings(MACHINE_SETTINGS, max_examples=30))
 
 
 # ------------------------------------------------------------------ soak test

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from numba.core.errors import TypingError
 
-from jitset import SortedSet
+from jitset import SortedSet, _gil
 
 I64 = np.iinfo(np.int64)
 
@@ -549,16 +549,21 @@ def nb_add_range_parallel(s, n):
         s.add(k)
 
 
-def test_parallel_functions_are_serialized_per_method():
-    """prange's worker threads take the GIL for each method: correct, if not faster."""
-    s = SortedSet(chunk_size=8)
+@pytest.mark.parametrize("serialized", [False, True], ids=["gil", "serialized"])
+def test_parallel_functions_are_serialized_per_method(serialized):
+    """prange's worker threads take the GIL (or, serialized, the set's busy flag) for each method."""
+    with _gil.forcing(serialized):
+        s = SortedSet(chunk_size=8)
     nb_add_range_parallel(s, 50_000)  # grows from empty, from worker threads
     s._check()
     assert np.array_equal(s.to_numpy(), np.arange(50_000))
 
 
-def test_nogil_functions_take_the_gil_per_method():
-    s = SortedSet(chunk_size=8)
+@pytest.mark.parametrize("serialized", [False, True], ids=["gil", "serialized"])
+def test_nogil_functions_take_the_gil_per_method(serialized):
+    """Or, on a serialized set, only its busy flag: the four threads' adds then really run in parallel."""
+    with _gil.forcing(serialized):
+        s = SortedSet(chunk_size=8)
     parts = [np.arange(t, 120_000, 4, dtype=np.int64) for t in range(4)]
     nb_add_all_nogil(s, parts[0][:1])
     threads = [threading.Thread(target=nb_add_all_nogil, args=(s, p)) for p in parts]

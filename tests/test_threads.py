@@ -15,8 +15,9 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
-from jitset import SortedSet
+from jitset import SortedSet, _gil
 
 SECONDS = 2.5
 SHARED = range(10**9, 10**9 + 300)
@@ -107,18 +108,23 @@ def _reader(s: SortedSet, stop: threading.Event, errors: list, counts: dict):
         errors.append(exc)
 
 
-def test_four_threads_on_one_set():
+@pytest.mark.parametrize("serialized", [False, True], ids=["gil", "serialized"])
+def test_four_threads_on_one_set(serialized):
+    """Run twice: lock-free scalar calls (the GIL makes them atomic), then the
+    serialized path that free-threaded Python takes (jitset._gil)."""
+    with _gil.forcing(serialized):
+        s = SortedSet(chunk_size=8)  # tiny chunks: splits and merges all the time
+    assert s._serialized == serialized
     # switch threads every 10 us instead of 5 ms, so that calls really interleave
     saved = sys.getswitchinterval()
     sys.setswitchinterval(1e-5)
     try:
-        _run_four_threads()
+        _run_four_threads(s)
     finally:
         sys.setswitchinterval(saved)
 
 
-def _run_four_threads():
-    s = SortedSet(chunk_size=8)  # tiny chunks: splits and merges all the time
+def _run_four_threads(s: SortedSet):
     stop = threading.Event()
     errors: list = []
     shared_added: set = set()

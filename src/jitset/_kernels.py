@@ -37,10 +37,11 @@ from jitset._plumbing import (
     H_VERSION,
     H_CAP,
     batch_kernel,
-    check_free,
+    enter,
     helper,
     kernel,
     key_out,
+    leave,
     move,
     ordinal,
     state_view,
@@ -485,6 +486,9 @@ def _discard(h, keys, fences, counts, order, tree, key):
 
 
 # ----------------------------------------------------------- scalar kernels
+# Each one starts with enter() and calls leave() before it returns or raises:
+# without the GIL that pair is what makes the call atomic (see "Threads" in
+# jitset._plumbing), so the arrays are viewed only once the set is taken.
 
 
 @kernel
@@ -497,9 +501,10 @@ def add(address, key):
     kernel and no tuple is boxed per call; a new key (the common case for
     ``insert``) needs no decoding at all.
     """
+    enter(address)
     h, keys, fences, counts, order, tree = state_view(address, key)
-    check_free(address, h)
     index, status = _add_key(h, keys, fences, counts, order, tree, key)
+    leave(address)
     if status == 1:
         return index
     return NEED_ROOM if status == NEED_ROOM else PRESENT - index
@@ -512,76 +517,90 @@ def discard(address, key):
     Returns ``SHRINK - index`` instead when fewer than a quarter of the rows
     are still in use, as a hint to give memory back (the caller decodes it).
     """
+    enter(address)
     h, keys, fences, counts, order, tree = state_view(address, key)
-    check_free(address, h)
     index = _discard(h, keys, fences, counts, order, tree, key)
-    if index >= 0 and _sparse(h):
-        return SHRINK - index
-    return index
+    sparse = index >= 0 and _sparse(h)
+    leave(address)
+    return SHRINK - index if sparse else index
 
 
 @kernel
 def contains(address, key):
     """Whether ``key`` is in the set (no index needed, so no tree walk)."""
+    enter(address)
     h, keys, fences, counts, order, tree = state_view(address, key)
-    check_free(address, h)
-    return _lookup(h, keys, fences, counts, order, key)[0] >= 0
+    found = _lookup(h, keys, fences, counts, order, key)[0] >= 0
+    leave(address)
+    return found
 
 
 @kernel
 def find(address, key):
     """Index of ``key``, or -1 when absent."""
+    enter(address)
     h, keys, fences, counts, order, tree = state_view(address, key)
-    check_free(address, h)
     p, j = _lookup(h, keys, fences, counts, order, key)
-    return -1 if p < 0 else _tree_prefix(tree, p) + j
+    index = -1 if p < 0 else _tree_prefix(tree, p) + j
+    leave(address)
+    return index
 
 
 @kernel
 def bisect(address, key, right):
     """Number of keys < key (``right=False``) or <= key (``right=True``)."""
+    enter(address)
     h, keys, fences, counts, order, tree = state_view(address, key)
-    check_free(address, h)
     nchunks = h[H_NCHUNKS]
     # the first chunk whose fence is >= key (> key for right) holds the insertion point
     p = _chunk_after(fences, nchunks, key) if right else _chunk_of(fences, nchunks, key)
     if p == nchunks:
-        return h[H_SIZE]
-    if right:
-        j = _offset_after(keys, fences, order, counts, p, key)
+        rank = h[H_SIZE]
+    elif right:
+        rank = _tree_prefix(tree, p) + _offset_after(keys, fences, order, counts, p, key)
     else:
-        j = _offset_of(keys, fences, order, counts, p, key)
-    return _tree_prefix(tree, p) + j
+        rank = _tree_prefix(tree, p) + _offset_of(keys, fences, order, counts, p, key)
+    leave(address)
+    return rank
 
 
 @helper
 def _position_of_index(h, tree, index):
-    """``(chunk position, offset)`` of global ``index``; negative counts from the end."""
+    """``(chunk position, offset)`` of global ``index`` (negative counts from the end); ``(-1, 0)`` out of range."""
     size = h[H_SIZE]
     if index < 0:
         index += size
     if index < 0 or index >= size:
-        raise IndexError("SortedSet index out of range")
+        return -1, 0
     return _tree_find(tree, h[H_NCHUNKS], index)
 
 
 @kernel
 def getitem(address, like, index):
     """The key at ``index`` (negative counts from the end)."""
+    enter(address)
     h, keys, fences, counts, order, tree = state_view(address, like)
-    check_free(address, h)
     p, offset = _position_of_index(h, tree, index)
-    return key_out(like, keys[order[p], offset])
+    if p < 0:
+        leave(address)
+        raise IndexError("SortedSet index out of range")
+    key = key_out(like, keys[order[p], offset])
+    leave(address)
+    return key
 
 
 @kernel
 def delete_at(address, like, index):
     """Remove and return the key at ``index`` (negative counts from the end)."""
+    enter(address)
     h, keys, fences, counts, order, tree = state_view(address, like)
-    check_free(address, h)
     p, offset = _position_of_index(h, tree, index)
+    if p < 0:
+        leave(address)
+        raise IndexError("SortedSet index out of range")
     key = key_out(like, keys[order[p], offset])  # copied out before the keys shift over it
     _remove_at(h, keys, fences, counts, order, tree, p, offset)
+    leave(address)
     return key
 
 
@@ -673,10 +692,10 @@ def delete_range(address, like, start, stop):
     wholly inside it are dropped without reading a key.  O(log n + chunk +
     removed), plus O(nchunks) bookkeeping of the per-position arrays when
     whole chunks go (like a split).  Returns 1 when fewer than a quarter of
-    the rows are still in use (a hint to give memory back), else 0.
+    the rows are still in use (a hint to give memory back), else 0.  The
+    caller holds the set (its lock): this kernel neither checks nor takes it.
     """
     h, keys, fences, counts, order, tree = state_view(address, like)
-    check_free(address, h)
     n = stop - start
     nchunks = h[H_NCHUNKS]
     if n == h[H_SIZE]:  # everything: the one empty chunk of an empty set, rows kept

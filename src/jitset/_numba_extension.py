@@ -28,14 +28,17 @@ in, arrays out: the trip is nothing next to a batch), ``irange``,
 
 Threads
 -------
-A compiled call holds the GIL, like the Python scalar calls, so it is atomic
-with respect to other Python threads.  When another thread holds the set (a
-batch in progress: the header's busy count is up), the call is handed to the
-Python method, which waits for the set's lock: the user never sees
-``SetBusy``.  In a ``nogil=True`` function each method takes the GIL for its
-own duration (``PyGILState_Ensure``), so it is exactly as safe, and costs a
-GIL round trip per call; a function that holds the GIL pays one check
-(~10 ns).
+Each method takes the set for the duration of its kernels, as the Python
+scalar calls do (see "Threads" in :mod:`jitset._plumbing`).  With the GIL,
+it holds the GIL, which makes the call atomic with respect to other Python
+threads; in a ``nogil=True`` function it takes the GIL for its own duration
+(``PyGILState_Ensure``, a GIL round trip per call; a function that holds the
+GIL pays one check, ~10 ns).  A set that serializes itself (no GIL in this
+interpreter) is taken by a compare-and-swap of its busy flag instead, and
+methods called from ``nogil=True`` functions run in parallel with other
+threads.  When another thread holds the set (a batch in progress), the call
+is handed to the Python method, which waits for the set's lock: the user
+never sees ``SetBusy``.
 
 Caching
 -------
@@ -86,7 +89,7 @@ from numba.np.numpy_support import as_dtype, from_dtype
 from jitset import _kernels
 from jitset._kernels import NEED_ROOM, PRESENT, SHRINK
 from jitset._keys import codec_for, resolve_dtype
-from jitset._plumbing import H_BUSY, H_SIZE, H_VERSION, header_view
+from jitset._plumbing import H_SERIAL, H_SIZE, H_VERSION, OWNER, give, header_view, take
 
 __all__ = ["SortedSetType", "numba_type"]
 
@@ -237,11 +240,6 @@ def _gil_release(typingctx, state):
         return context.get_dummy_value()
 
     return types.none(types.int32), codegen
-
-
-@register_jitable
-def _busy(s):
-    return header_view(s._addr)[H_BUSY] != 0
 
 
 @register_jitable
@@ -482,12 +480,14 @@ def _method(name):
 
 # ------------------------------------------------------------- the GIL
 # A method runs its kernel holding the GIL: free when the caller holds it
-# (one PyGILState_Check), one Ensure/Release pair in a nogil function.
+# (one PyGILState_Check), one Ensure/Release pair in a nogil function.  A set
+# that serializes its own calls (no GIL in this interpreter, or forced) needs
+# no GIL: the busy flag makes the call atomic, so nogil callers stay parallel.
 
 
 @register_jitable
-def _enter():
-    if _gil_held():
+def _enter(s):
+    if header_view(s._addr)[H_SERIAL] != 0 or _gil_held():
         return np.int32(-1)
     return _gil_ensure()
 
@@ -548,7 +548,13 @@ def _unchecked(arg):
 
 def _native(st: SortedSetType, key, body):
     """An impl that converts ``key`` (raising what Python raises) and runs ``body(addr, k)``
-    holding the GIL once no other thread holds the set.  ``key=None``: no key, ``body(addr, arg)``."""
+    with the set taken (see :func:`jitset._plumbing.take`) and, unless the set
+    serializes itself, the GIL held.  ``key=None``: no key, ``body(addr, arg)``.
+
+    ``addr`` carries the OWNER bit, so the kernels the body calls neither
+    check nor take the set again.  A body must not raise: the set would stay
+    taken.  It returns a status instead, and the impl around it raises.
+    """
     fail = _raiser(st)
     body = register_jitable(body)
     convert = _unchecked if key is None else _converter(st, key)
@@ -558,9 +564,10 @@ def _native(st: SortedSetType, key, body):
         if status != _OK:
             fail(status)
         while True:
-            gil = _enter()
-            if not _busy(s):
-                result = body(s._addr, k)
+            gil = _enter(s)
+            if take(s._addr):
+                result = body(s._addr | OWNER, k)
+                give(s._addr)
                 _leave(gil)
                 return result
             _leave(gil)
@@ -663,8 +670,29 @@ def _getitem(s, i):
         raise TypingError(f"SortedSet indices in compiled code must be integers, not {i} (use take() for arrays)")
     decode = _decoder(st)
     like = st.storage.type(0)
-    get = register_jitable(_native(st, None, lambda addr, i: _kernels.getitem(addr, like, i)))
-    return lambda s, i: decode(get(s, np.int64(i)))
+    get = register_jitable(_native(st, None, _at_index(like, _kernels.getitem)))
+
+    def impl(s, i):
+        found, r = get(s, np.int64(i))
+        if not found:
+            raise IndexError("SortedSet index out of range")
+        return decode(r)
+
+    return impl
+
+
+def _at_index(like, kernel):
+    """A body calling ``kernel(addr, like, i)`` if ``i`` is in range: ``(False, like)`` if not."""
+
+    def body(addr, i):
+        size = header_view(addr)[H_SIZE]
+        if i < 0:
+            i += size
+        if i < 0 or i >= size:
+            return False, like
+        return True, kernel(addr, like, i)
+
+    return body
 
 
 @_method("pop")
@@ -676,12 +704,15 @@ def _pop(s, i=-1):
         raise TypingError(f"pop() takes an integer index, not {i}")
     decode = _decoder(st)
     like = st.storage.type(0)
-    pop = register_jitable(_native(st, None, lambda addr, i: _kernels.delete_at(addr, like, i)))
+    pop = register_jitable(_native(st, None, _at_index(like, _kernels.delete_at)))
 
     def impl(s, i=-1):
         if _size(s) == 0:
             raise IndexError("pop from an empty SortedSet")
-        return decode(pop(s, np.int64(i)))
+        found, r = pop(s, np.int64(i))
+        if not found:
+            raise IndexError("SortedSet index out of range")
+        return decode(r)
 
     return impl
 

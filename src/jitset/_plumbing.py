@@ -33,7 +33,12 @@ __all__ = [
     "batch_kernel",
     "state_view",
     "header_view",
-    "check_free",
+    "enter",
+    "leave",
+    "take",
+    "give",
+    "hold",
+    "unhold",
     "prefetch",
     "move",
     "SetBusy",
@@ -65,23 +70,31 @@ H_CHUNK = 6  # chunk size (keys per row)
 H_NCHUNKS = 7  # number of chunks in use (always >= 1; rows 0..n-1 are the used ones)
 H_SIZE = 8  # number of keys in the set
 H_VERSION = 9  # bumped by every mutation; iterators compare it
-H_BUSY = 10  # > 0 while a thread holds the set's lock (see "Threads" below)
-HEADER_LEN = 11
+H_BUSY = 10  # the set's busy flag: 0 when free (see "Threads" below)
+H_SERIAL = 11  # 1 when scalar calls serialize themselves (no GIL), 0 when the GIL does it
+HEADER_LEN = 12
 
 # Threads
 # -------
-# Scalar kernels hold the GIL, so each call is atomic with respect to other
-# Python threads, and they take no lock (a lock costs ~100 ns here, more than
-# the lookup).  Batch kernels release the GIL, and some operations span
-# several calls; those run under the set's lock with H_BUSY raised.  A scalar
-# kernel that finds H_BUSY raised raises SetBusy instead of touching the
+# Two modes, fixed per set when it is made (H_SERIAL, from jitset._gil):
+#
+# * With the GIL (H_SERIAL = 0), scalar kernels hold it, so each call is
+#   atomic with respect to other Python threads, and they take no lock (a
+#   lock costs ~100 ns here, more than the lookup).  They only read H_BUSY.
+# * Without the GIL (H_SERIAL = 1), nothing else makes a call atomic: each
+#   scalar kernel takes the flag with one compare-and-swap (0 -> 1) before
+#   it reads any array, and gives it back (an atomic store of 0) before it
+#   returns.
+#
+# Batch kernels release the GIL, and some operations span several calls;
+# those run under the set's lock (jitset.sortedset._Hold), whose owner takes
+# the same flag, waiting for a scalar call in flight to finish.  A scalar
+# kernel that finds the flag taken raises SetBusy instead of touching the
 # arrays; the caller then waits for the lock and calls again.  The lock's
 # owner calls scalar kernels with the address's lowest bit set (OWNER): a
 # header is 8-byte aligned, so that bit is free, and it says "the caller
-# holds the lock, go ahead".
+# holds the set, go ahead": such a call neither checks nor takes the flag.
 OWNER = 1
-
-
 class SetBusy(RuntimeError):
     """Raised by a scalar kernel when another thread holds the set; callers retry under the lock."""
 
@@ -192,11 +205,87 @@ def prefetch(typingctx, array, row, col):
     return sig, codegen
 
 
+@intrinsic
+def _swap_busy(typingctx, address, expected, value):
+    """Atomically: if the header's H_BUSY is ``expected``, make it ``value``; whether it was."""
+    sig = types.boolean(types.int64, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        slot = builder.gep(builder.inttoptr(args[0], ir.IntType(64).as_pointer()), [ir.IntType(64)(H_BUSY)])
+        pair = builder.cmpxchg(slot, args[1], args[2], "acq_rel", "acquire")
+        return builder.extract_value(pair, 1)
+
+    return sig, codegen
+
+
+@intrinsic
+def _clear_busy(typingctx, address):
+    """Atomically set the header's H_BUSY to 0, after every write before it (release)."""
+    sig = types.void(types.int64)
+
+    def codegen(context, builder, signature, args):
+        slot = builder.gep(builder.inttoptr(args[0], ir.IntType(64).as_pointer()), [ir.IntType(64)(H_BUSY)])
+        builder.store_atomic(ir.IntType(64)(0), slot, "release", 8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 @helper
-def check_free(address, h):
-    """Raise SetBusy if another thread holds the set (scalar kernels call this first)."""
-    if h[H_BUSY] != 0 and (address & OWNER) == 0:
+def take(address):
+    """Take the set for one call, if it is free; whether it was.
+
+    Without the GIL (H_SERIAL) this is the compare-and-swap of the busy
+    flag; with it, a check that nobody holds the set (the GIL keeps it so
+    until the call returns).  A caller that took it calls :func:`give`.
+    """
+    base = address & ~OWNER
+    h = header_view(base)
+    if h[H_SERIAL] != 0:
+        return _swap_busy(base, 0, 1)
+    return h[H_BUSY] == 0
+
+
+@helper
+def give(address):
+    """Give back a set taken by :func:`take` (nothing to do with the GIL)."""
+    base = address & ~OWNER
+    if header_view(base)[H_SERIAL] != 0:
+        _clear_busy(base)
+
+
+@helper
+def enter(address):
+    """Start a scalar kernel: the set's header, the set taken unless the caller holds it (OWNER).
+
+    Raises SetBusy when another thread holds the set; nothing has been read
+    then.  The kernel reads the arrays only after this (without the GIL
+    another thread may be reallocating them until the flag is ours), and
+    calls :func:`leave` before every return and every raise.
+    """
+    if (address & OWNER) == 0 and not take(address):
         raise SetBusy("the set is held by another thread")
+    return header_view(address)
+
+
+@helper
+def leave(address):
+    """End a scalar kernel started by :func:`enter`."""
+    if (address & OWNER) == 0:
+        give(address)
+
+
+@numba.njit(cache=True, nogil=True)
+def hold(address):
+    """Take the set for the lock's owner, waiting (without the GIL) for a call in flight to end."""
+    while not _swap_busy(address, 0, 1):
+        pass
+
+
+@numba.njit(cache=True)
+def unhold(address):
+    """Give the set back when the lock's owner is done with it."""
+    _clear_busy(address)
 
 
 # ------------------------------------------------------------- wide keys

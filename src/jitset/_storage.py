@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jitset import _kernels
+from jitset import _gil, _kernels
 from jitset._entry_points import entry_points
 from jitset._plumbing import (
     H_CAP,
@@ -21,6 +21,7 @@ from jitset._plumbing import (
     H_KEYS,
     H_NCHUNKS,
     H_ORDER,
+    H_SERIAL,
     H_SIZE,
     H_TREE,
     H_VERSION,
@@ -50,6 +51,7 @@ class Storage:
         self.address = self.header.ctypes.data
         self.header[H_CHUNK] = chunk
         self.header[H_NCHUNKS] = 1
+        self.header[H_SERIAL] = _gil.SERIALIZED  # for life: a set never changes thread mode
         # Keys are only ever read below counts[p], so they need no zero-filling.
         self._adopt(
             np.empty((cap, chunk), dtype=dtype),

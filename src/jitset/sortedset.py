@@ -32,7 +32,7 @@ from jitset._keys import (
 )
 from jitset._numba_extension import numba_type, register_class
 from jitset._entry_points import entry_points
-from jitset._plumbing import H_BUSY, H_CAP, OWNER, SetBusy
+from jitset._plumbing import H_BUSY, H_CAP, H_SERIAL, OWNER, SetBusy, hold, unhold
 from jitset._storage import Storage, build, rows_for
 
 __all__ = ["SortedSet", "DEFAULT_CHUNK_SIZE"]
@@ -90,25 +90,32 @@ def _infer_dtype(values) -> np.dtype:
 
 
 class _Hold:
-    """The set's lock, with the header's busy count raised while it is held.
+    """The set's lock; its owner also holds the set's busy flag.
 
-    Lock-free scalar kernels see the count and step aside (SetBusy); see
+    Scalar kernels that find the flag taken step aside (SetBusy); see
     "Threads" in :mod:`jitset._plumbing`.  Re-entrant, so a held section may
-    call another.
+    call another: the flag is taken by the outermost ``with`` only (waiting,
+    without the GIL, for a lock-free scalar call in flight to end) and given
+    back by it.
     """
 
-    __slots__ = ("lock", "header")
+    __slots__ = ("lock", "address", "depth")
 
-    def __init__(self, header: np.ndarray) -> None:
+    def __init__(self, address: int) -> None:
         self.lock = threading.RLock()
-        self.header = header
+        self.address = address
+        self.depth = 0  # only ever changed by the lock's owner
 
     def __enter__(self) -> None:
         self.lock.acquire()
-        self.header[H_BUSY] += 1
+        if self.depth == 0:
+            hold(self.address)
+        self.depth += 1
 
     def __exit__(self, *exc) -> None:
-        self.header[H_BUSY] -= 1
+        self.depth -= 1
+        if self.depth == 0:
+            unhold(self.address)
         self.lock.release()
 
 
@@ -209,7 +216,7 @@ class SortedSet:
         self._lo = codec.lo
         self._hi = codec.hi
         self._dtype = dtype
-        self._held = _Hold(store.header)
+        self._held = _Hold(store.address)
         # numba's dispatcher reads this attribute first (a slot: no Python code
         # runs), and only falls back to its slow typeof for objects without it
         self._numba_type_ = numba_type(dtype)
@@ -1386,6 +1393,11 @@ class SortedSet:
         return self._store.chunk
 
     @property
+    def _serialized(self) -> bool:
+        """Whether this set's scalar calls serialize themselves (no GIL; see :mod:`jitset._gil`)."""
+        return bool(self._store.header[H_SERIAL])
+
+    @property
     def nbytes(self) -> int:
         """Bytes held by the set's arrays (allocated, including free room)."""
         return self._store.nbytes
@@ -1406,7 +1418,8 @@ class SortedSet:
         h = st.header
         chunk, nchunks, size, cap = st.chunk, st.nchunks, st.size, st.cap
         assert h[H_CAP] == cap == st.keys.shape[0], "header capacity disagrees with the arrays"
-        assert h[H_BUSY] == 1, "busy count is not exactly this check's hold"
+        assert h[H_BUSY] == 1 and self._held.depth >= 1, "the busy flag is not this check's hold"
+        assert h[H_SERIAL] in (0, 1), f"thread mode {h[H_SERIAL]} is neither 0 nor 1"
         assert st.address == self._addr == h.ctypes.data, "header address changed"
         for slot, arr in enumerate((st.keys, st.fences, st.counts, st.order, st.tree)):
             assert h[slot] == arr.ctypes.data, f"header slot {slot} does not point at its array"
