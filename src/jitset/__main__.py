@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--growth", action="store_true",
                       help="cost per operation at 10^4 ... 10^8 keys (--sizes), memory after --churn batches")
     mode.add_argument("--strategies", action="store_true", help="every batch strategy, forced, across sizes")
+    mode.add_argument("--threads", action="store_true",
+                      help="only the table of scalar calls on the serialized (free-threaded) path")
     bench.add_argument("--sizes", type=lambda v: [_count(x) for x in v.split(",")], default=None,
                        help="comma-separated set sizes for --growth / --strategies")
     bench.add_argument("--churn", type=int, default=1_000, help="--growth: mixed batches for the memory figure")
@@ -46,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         return _bench_scale.strategies(args.sizes or (10**5, 10**6, 10**7, 10**8), repeats=args.repeats)
     from jitset import _bench
 
+    if args.threads:
+        return _bench.threads(size=args.size, repeats=args.repeats)
     return _bench.run(size=args.size, batch=args.batch, plot=args.plot, repeats=args.repeats)
 
 

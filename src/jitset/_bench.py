@@ -46,7 +46,7 @@ import numpy as np
 
 from jitset._keys import sort_unique  # np.sort + dedupe mask: np.unique hashes first in NumPy 2.x, ~13x slower
 
-__all__ = ["run", "OPERATIONS"]
+__all__ = ["run", "threads", "OPERATIONS"]
 
 #: (name, description) of every measured row, in table order.
 OPERATIONS = [
@@ -756,6 +756,54 @@ def _api(d: _Keys, repeats: int, out: TextIO, progress: Callable[[str], None]) -
     progress("api: " + " ".join(f"{k}={_fmt_value(v)}" for k, v in {**scalar, **removal}.items()))
 
 
+def _serialized(d: _Keys, repeats: int, out: TextIO, progress: Callable[[str], None]) -> None:
+    """Scalar calls on the serialized path (free-threaded Python's) against the lock-free one.
+
+    Two sets of the same keys, one made under ``_gil.forcing(True)``: each
+    scalar call then takes and gives back the set's busy flag (a
+    compare-and-swap and an atomic store).  Python loops of the Python
+    methods, and compiled loops of the same methods, alternating rounds.
+    """
+    from jitset import SortedSet, _gil
+
+    sets = {}
+    for mode in (False, True):
+        with _gil.forcing(mode):
+            sets[mode] = SortedSet.from_sorted(d.keys)
+    loops = compiled_loops()
+    new = np.array(d.scalar_new, dtype=np.int64)
+    old = np.array(d.scalar_old, dtype=np.int64)
+    idx = np.array(d.scalar_idx, dtype=np.int64)
+    cases, rows = {}, []
+    for op in ("add", "discard", "contains", "getitem"):
+        rows.append(op)
+        for mode, s in sets.items():
+            cases[op, mode] = _scalar_case(s, d, op, undo_add=s.discard_many, undo_discard=s.add_many)
+    rows.append("compiled add + discard")
+    rows.append("compiled in")
+    rows.append("compiled s[i]")
+    for mode, s in sets.items():
+        loops["add_discard"](s, new[:2])  # compiled (or loaded) before any timing
+        loops["contains"](s, old[:2])
+        loops["getitem"](s, idx[:2])
+        cases["compiled add + discard", mode] = _Case(functools.partial(loops["add_discard"], s, new), 2 * len(new))
+        cases["compiled in", mode] = _Case(functools.partial(loops["contains"], s, old), len(old))
+        cases["compiled s[i]", mode] = _Case(functools.partial(loops["getitem"], s, idx), len(idx))
+    progress("threads: serialized against lock-free scalar calls")
+    ns = _interleaved(cases, repeats)
+    for s in sets.values():
+        s._check()
+        if not np.array_equal(s.to_numpy(), d.keys):
+            print("WARNING: a set differs from its keys after the serialized-path timings (benchmark bug)", file=out)
+    print(f"\nthreads: scalar calls on the serialized path (what free-threaded Python runs) against the "
+          f"lock-free one; {len(d.keys):,} keys, ns per call, alternating rounds", file=out)
+    print(f"{'call':<24} {'lock-free':>10} {'serialized':>11} {'ratio':>7}", file=out)
+    for op in rows:
+        a, b = ns[op, False], ns[op, True]
+        print(f"{op:<24} {_fmt_value(a):>10} {_fmt_value(b):>11} {_fmt_ratio(b / a):>7}", file=out)
+    progress("threads: " + " ".join(f"{op}={ns[op, True] / ns[op, False]:.2f}x" for op in rows))
+
+
 # ------------------------------------------------------- inside numba code
 # Loops compiled once per process (cached on disk) that call a SortedSet's
 # methods from numba code; the same loops run in Python for the peers.
@@ -1000,6 +1048,18 @@ def _plot(path: str, title: str, ops: list[str], peers: list[str], ratios: dict,
 # ------------------------------------------------------------------ run
 
 
+def threads(size: int = 1_000_000, repeats: int = 5, out: TextIO = sys.stdout) -> int:
+    """Only the serialized-path table of :func:`run` (``python -m jitset bench --threads``)."""
+    started = time.perf_counter()
+
+    def progress(msg: str) -> None:
+        print(f"[bench {time.perf_counter() - started:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    _warm_jitset()
+    _serialized(_make_keys(size, 1, min(SCALAR_CALLS, size), seed=12345), repeats, out, progress)
+    return 0
+
+
 def run(
     size: int = 1_000_000,
     batch: int = 100_000,
@@ -1009,6 +1069,7 @@ def run(
     structured: bool = True,
     api: bool = True,
     numba_rows: bool = True,
+    threads: bool = True,
 ) -> int:
     """Time jitset.SortedSet and its peers on the same keys and print a table.
 
@@ -1036,6 +1097,10 @@ def run(
         Also time scalar methods called from compiled (numba) loops against
         jitset's Python calls and sortedcontainers, the cost of passing a set
         into a compiled function, and the README's sliding-window example.
+    threads : bool
+        Also time scalar calls (from Python and from compiled loops) on the
+        serialized path that free-threaded Python takes, against the
+        lock-free path.
 
     Returns
     -------
@@ -1145,6 +1210,8 @@ def run(
         _api(d, repeats, out, progress)
     if numba_rows:
         _inside_numba(d, repeats, out, progress)
+    if threads:
+        _serialized(d, repeats, out, progress)
     print(f"total time {time.perf_counter() - started:.1f} s", file=out)
 
     if plot:
