@@ -566,8 +566,10 @@ class SortedSet:
         >>> s.to_numpy()
         array([15, 20, 35])
         """
-        removed = sort_unique(self._batch(old_keys))
-        added = sort_unique(self._batch(new_keys))
+        return self._replace_raw(sort_unique(self._batch(old_keys)), sort_unique(self._batch(new_keys)))
+
+    def _replace_raw(self, removed: np.ndarray, added: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``replace_many`` of storage keys already sorted and unique."""
         with self._held:
             if _strategy.discard(len(removed), len(self)) == "rebuild":
                 return self._rebuild(removed, added)
