@@ -20,14 +20,17 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--tick", type=int, default=10_000, help="changes per replace_many call")
     demo.add_argument("--peer-ticks", type=int, default=10, help="ticks replayed on sortedcontainers")
     bench = sub.add_parser("bench", help="per-operation comparison with sortedcontainers, NumPy, pyroaring")
-    bench.add_argument("--size", type=_count, default=1_000_000, help="keys per set (1e8 is accepted)")
-    bench.add_argument("--batch", type=_count, default=100_000)
+    bench.add_argument("--size", type=_count, default=None, help="keys per set (1e8 is accepted; default 1e6)")
+    bench.add_argument("--batch", type=_count, default=None, help="keys per batch (default 1e5)")
     bench.add_argument("--repeats", type=int, default=5)
     bench.add_argument("--plot", metavar="FILE.png", default=None)
     mode = bench.add_mutually_exclusive_group()
     mode.add_argument("--growth", action="store_true",
                       help="cost per operation at 10^4 ... 10^8 keys (--sizes), memory after --churn batches")
     mode.add_argument("--strategies", action="store_true", help="every batch strategy, forced, across sizes")
+    mode.add_argument("--distributed", action="store_true",
+                      help="DistributedSortedSet on a 2-worker LocalCluster against one SortedSet "
+                           "(default --size 1e7 --batch 1e6; needs jitset[distributed])")
     mode.add_argument("--threads", action="store_true",
                       help="only the table of scalar calls on the serialized (free-threaded) path")
     bench.add_argument("--sizes", type=lambda v: [_count(x) for x in v.split(",")], default=None,
@@ -38,6 +41,13 @@ def main(argv: list[str] | None = None) -> int:
         from jitset import _demo
 
         return _demo.run(args.members, args.changes, args.tick, peer_ticks=args.peer_ticks)
+    if args.distributed:  # its own defaults: a bigger set and batch, to amortize the round trips
+        from jitset import _bench_distributed
+
+        return _bench_distributed.run(size=args.size or 10_000_000, batch=args.batch or 1_000_000,
+                                      repeats=args.repeats)
+    args.size = args.size or 1_000_000
+    args.batch = args.batch or 100_000
     if args.growth or args.strategies:
         from jitset import _bench_scale
 
