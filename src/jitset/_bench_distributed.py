@@ -62,7 +62,10 @@ def run(size: int = 10_000_000, batch: int = 1_000_000, repeats: int = 5, worker
             dist = DistributedSortedSet.from_array(client, keys, partitions=parts,
                                                    max_partition_keys=3 * size // parts)
             progress(f"{dist.partitions} partitions built")
-            t = {"local add": [], "dist add": [], "local in": [], "dist in": [], "local 1": [], "dist 1": []}
+            t = {"local add": [], "dist add": [], "local in": [], "dist in": [], "local 1": [], "dist 1": [],
+                 "dist spread": []}
+            # one key in every partition: what each extra partition call costs the client
+            spread = dist.take(np.cumsum(dist.partition_sizes) - 1)
             for b, f, q in zip(batches, fresh, queries):
                 t["local add"].append(_timed(lambda: local.add_many(b)))
                 local.discard_many(f)
@@ -73,6 +76,7 @@ def run(size: int = 10_000_000, batch: int = 1_000_000, repeats: int = 5, worker
                 one = b[:1]
                 t["local 1"].append(_timed(lambda: local.contains_many(one)))
                 t["dist 1"].append(_timed(lambda: dist.contains_many(one)))
+                t["dist spread"].append(_timed(lambda: dist.contains_many(spread)))
             if not np.array_equal(dist.to_numpy(), local.to_numpy()):
                 print("WARNING: the distributed and local sets differ after the rounds (benchmark bug)", file=out)
             m = {k: statistics.median(v) for k, v in t.items()}
@@ -87,13 +91,15 @@ def run(size: int = 10_000_000, batch: int = 1_000_000, repeats: int = 5, worker
           f"SortedSet: {size:,} random int64 keys, batches of {batch:,}, median of {repeats} alternating rounds",
           file=out)
     print(f"{'partitions':>10} {'':>5} | {'add_many keys/s':>29} {'dist/local':>10} | "
-          f"{'contains_many keys/s':>29} {'dist/local':>10} | {'1-key batch':>20}", file=out)
+          f"{'contains_many keys/s':>29} {'dist/local':>10} | {'1-key batch':>20} | {'1 key/partition':>15}",
+          file=out)
     print(f"{'per worker':>10} {'total':>5} | {'local':>14} {'distributed':>14} {'':>10} | "
-          f"{'local':>14} {'distributed':>14} {'':>10} | {'local':>9} {'distrib.':>10}", file=out)
+          f"{'local':>14} {'distributed':>14} {'':>10} | {'local':>9} {'distrib.':>10} | {'ms':>15}", file=out)
     for per_worker, parts, m in rows:
         print(f"{per_worker:>10} {parts:>5} | {batch / m['local add']:>14,.0f} {batch / m['dist add']:>14,.0f} "
               f"{m['local add'] / m['dist add']:>9.2f}x | {batch / m['local in']:>14,.0f} "
               f"{batch / m['dist in']:>14,.0f} {m['local in'] / m['dist in']:>9.2f}x | "
-              f"{m['local 1'] * 1e6:>6.0f} us {m['dist 1'] * 1e3:>7.2f} ms", file=out)
+              f"{m['local 1'] * 1e6:>6.0f} us {m['dist 1'] * 1e3:>7.2f} ms | {m['dist spread'] * 1e3:>15.2f}",
+              file=out)
     print(f"total time {time.perf_counter() - started:.1f} s", file=out)
     return 0

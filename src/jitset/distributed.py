@@ -395,8 +395,9 @@ class DistributedSortedSet:
             target = min(workers, key=lambda w: (load[w], w))  # the worker holding the fewest keys
             load[target] += len(g)
             placed.append(target)
+            data = self._client.scatter(g, workers=[target], direct=True)  # the keys go straight to the worker
             futures.append(self._client.submit(
-                _Partition, g, self._dtype.str, self._chunk, presorted, actor=True, workers=[target],
+                _Partition, data, self._dtype.str, self._chunk, presorted, actor=True, workers=[target],
                 allow_other_workers=False, pure=False))
         actors = [f.result(timeout=TIMEOUT) for f in futures]
         sizes = self._ask([(a, "size") for a in actors], "build")
