@@ -333,7 +333,8 @@ class DistributedSortedSet:
         flat = keys.reshape(-1)
         rng = np.random.default_rng(seed)
         positions = np.unique(rng.integers(0, n, min(n, 64 * count))) if n else np.empty(0, dtype=np.int64)
-        sample = sort_unique(self._v._batch(flat[positions].compute())) if n else self._v._batch([])
+        sample = (sort_unique(self._v._batch(client.compute(flat[positions]).result(timeout=TIMEOUT))) if n
+                  else self._v._batch([]))
         picks = np.unique(np.linspace(0, len(sample), count, endpoint=False).astype(np.int64)[1:])
         self._bounds = sample[picks] if len(sample) else sample
         blocks = client.compute(list(flat.to_delayed().ravel()))
@@ -343,17 +344,13 @@ class DistributedSortedSet:
             if p.status == "error":
                 p.result()  # the chunk's exception (TypeError, ValueError, OverflowError): nothing built
         groups = [[client.submit(_piece, p, i) for p in pieces] for i in range(len(self._bounds) + 1)]
-        sizes = [sum(int(x) for x in client.gather([client.submit(len, g) for g in grp])) for grp in groups]
-        workers = self._workers()
-        load = {w: 0 for w in workers}
-        futures, placed = [], []
-        for grp, size in zip(groups, sizes):
-            target = min(workers, key=lambda w: (load[w], w))
-            load[target] += size
-            placed.append(target)
-            futures.append(client.submit(
-                _Partition, grp, self._dtype.str, self._chunk, False, actor=True, workers=[target],
-                allow_other_workers=False, pure=False))
+        lengths = [[client.submit(len, g) for g in grp] for grp in groups]
+        distributed.wait([f for row in lengths for f in row], timeout=TIMEOUT)
+        self._parts, self._sizes, self._where = [], np.zeros(0, dtype=np.int64), []
+        placed = self._place([sum(client.gather(row)) for row in lengths])  # all done: gather cannot wait
+        futures = [client.submit(_Partition, grp, self._dtype.str, self._chunk, False, actor=True, workers=[target],
+                                 allow_other_workers=False, pure=False)
+                   for grp, target in zip(groups, placed)]
         actors = [f.result(timeout=TIMEOUT) for f in futures]
         self._parts, self._where = actors, placed
         self._sizes = np.array(self._ask([(a, "size") for a in actors], "from_dask_array"), dtype=np.int64)
@@ -383,19 +380,26 @@ class DistributedSortedSet:
             raise RuntimeError("the Dask cluster has no workers")
         return workers
 
-    def _build(self, groups: Sequence[np.ndarray], presorted: bool, at: Optional[int] = None) -> None:
-        """New partitions from key groups (in key order), spread over the workers, inserted at ``at``."""
+    def _place(self, sizes: Sequence[int]) -> list:
+        """A worker for each new partition of these sizes: each to the worker holding the fewest keys."""
         workers = self._workers()
         load = {w: 0 for w in workers}
         for w, size in zip(self._where, self._sizes):
             if w in load:
                 load[w] += int(size)
-        futures, placed = [], []
-        for g in groups:
-            target = min(workers, key=lambda w: (load[w], w))  # the worker holding the fewest keys
-            load[target] += len(g)
+        placed = []
+        for size in sizes:
+            target = min(workers, key=lambda w: (load[w], w))
+            load[target] += int(size)
             placed.append(target)
-            data = self._client.scatter(g, workers=[target], direct=True)  # the keys go straight to the worker
+        return placed
+
+    def _build(self, groups: Sequence[np.ndarray], presorted: bool, at: Optional[int] = None) -> None:
+        """New partitions from key groups (in key order), spread over the workers, inserted at ``at``."""
+        placed = self._place([len(g) for g in groups])
+        futures = []
+        for g, target in zip(groups, placed):
+            data = self._client.scatter(g, workers=[target], direct=True, timeout=TIMEOUT)  # straight to the worker
             futures.append(self._client.submit(
                 _Partition, data, self._dtype.str, self._chunk, presorted, actor=True, workers=[target],
                 allow_other_workers=False, pure=False))
@@ -874,16 +878,10 @@ class DistributedSortedSet:
 
     def _build_from_files(self, files: Sequence[str], counts: Sequence[int]) -> None:
         """Partitions loaded from checked files, in parallel, spread by key count over the workers."""
-        workers = self._workers()
-        load = {w: 0 for w in workers}
-        futures, placed = [], []
-        for f, count in zip(files, counts):
-            target = min(workers, key=lambda w: (load[w], w))
-            load[target] += count
-            placed.append(target)
-            futures.append(self._client.submit(
-                _Partition, None, self._dtype.str, self._chunk, True, f, actor=True, workers=[target],
-                allow_other_workers=False, pure=False))
+        placed = self._place(counts)
+        futures = [self._client.submit(_Partition, None, self._dtype.str, self._chunk, True, f, actor=True,
+                                       workers=[target], allow_other_workers=False, pure=False)
+                   for f, target in zip(files, placed)]
         actors = [fut.result(timeout=TIMEOUT) for fut in futures]
         self._parts, self._where = actors, placed
         self._sizes = np.array(self._ask([(a, "size") for a in actors], "load"), dtype=np.int64)
