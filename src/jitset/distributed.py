@@ -636,7 +636,7 @@ class DistributedSortedSet:
             return default
         return int(np.searchsorted(self._bounds, np.asarray([k], dtype=self._bounds.dtype), side="right")[0])
 
-    def _scalar(self, name: str, key: Any, *, mutates: bool, index_before: bool = True) -> Any:
+    def _scalar(self, name: str, key: Any, *, mutates: bool) -> Any:
         """Call ``SortedSet.name(key)`` on the key's partition; its result with indices made global."""
         self._v._codec.key(key)  # the same exception as SortedSet, before anything is sent
         with self._lock:
