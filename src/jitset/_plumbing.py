@@ -95,6 +95,8 @@ HEADER_LEN = 12
 # header is 8-byte aligned, so that bit is free, and it says "the caller
 # holds the set, go ahead": such a call neither checks nor takes the flag.
 OWNER = 1
+
+
 class SetBusy(RuntimeError):
     """Raised by a scalar kernel when another thread holds the set; callers retry under the lock."""
 
