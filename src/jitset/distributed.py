@@ -399,7 +399,9 @@ class DistributedSortedSet:
         placed = self._place([len(g) for g in groups])
         futures = []
         for g, target in zip(groups, placed):
-            data = self._client.scatter(g, workers=[target], direct=True, timeout=TIMEOUT)  # straight to the worker
+            # straight to the worker, under a key of its own: with hash=True, equal groups (every
+            # empty set's one empty partition) share a key that may be released meanwhile
+            data = self._client.scatter(g, workers=[target], direct=True, hash=False, timeout=TIMEOUT)
             futures.append(self._client.submit(
                 _Partition, data, self._dtype.str, self._chunk, presorted, actor=True, workers=[target],
                 allow_other_workers=False, pure=False))
