@@ -244,8 +244,6 @@ class DistributedSortedSet:
                 "an empty DistributedSortedSet starts as one partition and splits as it grows (there are "
                 "no keys to choose splitters from); use from_array(client, keys, partitions=...) instead"
             )
-        self._bounds = np.empty(0, dtype=self._v._codec.storage)
-        self._parts, self._sizes, self._where = [], np.zeros(0, dtype=np.int64), []
         self._build([np.empty(0, dtype=self._dtype)], presorted=True)
 
     def _setup(self, client, dtype, max_partition_keys: int, chunk_size: Optional[int]) -> None:
@@ -265,6 +263,25 @@ class DistributedSortedSet:
         self._lock = threading.RLock()
         self._broken: Optional[str] = None
         self._last_save: Optional[str] = None
+        self._bounds = np.empty(0, dtype=self._v._codec.storage)  # no partition yet: _build adds them
+        self._parts, self._sizes, self._where = [], np.zeros(0, dtype=np.int64), []
+
+    def _layout(self, n: int, partitions: Optional[int], seed: int) -> tuple[int, np.ndarray]:
+        """How many partitions for ``n`` keys, and the positions of the keys to sample for splitters.
+
+        One per worker, or more to stay under ``max_partition_keys``, unless
+        ``partitions`` says; 64 sampled keys per partition (with repeats).
+        """
+        want = max(len(self._workers()), -(-n // max(1, self._max // 2)))
+        count = want if partitions is None else max(1, int(partitions))
+        positions = np.random.default_rng(seed).integers(0, n, min(n, 64 * count)) if n else np.empty(0, np.int64)
+        return count, positions
+
+    def _split_at(self, sample: np.ndarray, count: int) -> None:
+        """``count - 1`` splitters at the quantiles of ``sample`` (sorted, unique storage keys);
+        fewer if it has few distinct keys."""
+        picks = np.unique(np.linspace(0, len(sample), count, endpoint=False).astype(np.int64)[1:])
+        self._bounds = sample[picks] if len(sample) else sample
 
     # ------------------------------------------------------------ building
 
@@ -291,17 +308,10 @@ class DistributedSortedSet:
         self = cls.__new__(cls)
         self._setup(client, _infer_dtype(arr) if dtype is None else dtype, max_partition_keys, chunk_size)
         raw = self._v._batch(arr.reshape(-1))
-        n = len(raw)
-        want = max(len(self._workers()), -(-n // max(1, self._max // 2)))
-        count = want if partitions is None else max(1, int(partitions))
-        rng = np.random.default_rng(seed)
-        sample = sort_unique(raw[rng.integers(0, n, min(n, 64 * count))]) if n else raw
-        # count - 1 splitters at the sample's quantiles (fewer if the sample has few distinct keys)
-        picks = np.unique(np.linspace(0, len(sample), count, endpoint=False).astype(np.int64)[1:])
-        self._bounds = sample[picks] if len(sample) else sample
+        count, positions = self._layout(len(raw), partitions, seed)
+        self._split_at(sort_unique(raw[positions]), count)
         route = np.searchsorted(self._bounds, raw, side="right")
         groups = [raw[route == i] for i in range(len(self._bounds) + 1)]
-        self._parts, self._sizes, self._where = [], np.zeros(0, dtype=np.int64), []
         self._build([self._v._codec.decode(g) for g in groups], presorted=False)
         self._rebalance(merge=False)  # the partitions asked for stay, however small
         return self
@@ -328,15 +338,11 @@ class DistributedSortedSet:
         n = int(keys.size)
         self = cls.__new__(cls)
         self._setup(client, keys.dtype if dtype is None else dtype, max_partition_keys, chunk_size)
-        want = max(len(self._workers()), -(-n // max(1, self._max // 2)))
-        count = want if partitions is None else max(1, int(partitions))
+        count, positions = self._layout(n, partitions, seed)
         flat = keys.reshape(-1)
-        rng = np.random.default_rng(seed)
-        positions = np.unique(rng.integers(0, n, min(n, 64 * count))) if n else np.empty(0, dtype=np.int64)
-        sample = (sort_unique(self._v._batch(client.compute(flat[positions]).result(timeout=TIMEOUT))) if n
-                  else self._v._batch([]))
-        picks = np.unique(np.linspace(0, len(sample), count, endpoint=False).astype(np.int64)[1:])
-        self._bounds = sample[picks] if len(sample) else sample
+        positions = np.unique(positions)  # dask gathers sorted positions without repeats fastest
+        sample = client.compute(flat[positions]).result(timeout=TIMEOUT) if n else []
+        self._split_at(sort_unique(self._v._batch(sample)), count)
         blocks = client.compute(list(flat.to_delayed().ravel()))
         pieces = [client.submit(_split_block, b, self._dtype.str, self._bounds, pure=False) for b in blocks]
         distributed.wait(pieces, timeout=TIMEOUT)
@@ -346,7 +352,6 @@ class DistributedSortedSet:
         groups = [[client.submit(_piece, p, i) for p in pieces] for i in range(len(self._bounds) + 1)]
         lengths = [[client.submit(len, g) for g in grp] for grp in groups]
         distributed.wait([f for row in lengths for f in row], timeout=TIMEOUT)
-        self._parts, self._sizes, self._where = [], np.zeros(0, dtype=np.int64), []
         placed = self._place([sum(client.gather(row)) for row in lengths])  # all done: gather cannot wait
         futures = [client.submit(_Partition, grp, self._dtype.str, self._chunk, False, actor=True, workers=[target],
                                  allow_other_workers=False, pure=False)
@@ -837,7 +842,6 @@ class DistributedSortedSet:
             except Exception as exc:  # e.g. the file is missing on that worker
                 raise ValueError(f"{f!r} could not be checked: {exc!r}") from None
         self._bounds = bounds
-        self._parts, self._sizes, self._where = [], np.zeros(0, dtype=np.int64), []
         self._build_from_files(files, [e["count"] for e in entries])
         for i, e in enumerate(entries):
             if self._sizes[i] != e["count"]:
