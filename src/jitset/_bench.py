@@ -168,6 +168,15 @@ class _Case:
     value: Optional[float] = None  # a number to report instead of a timing (memory)
 
 
+def _progress(started: float) -> Callable[[str], None]:
+    """A progress printer for stderr: seconds since ``started``, then the message."""
+
+    def progress(msg: str) -> None:
+        print(f"[bench {time.perf_counter() - started:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    return progress
+
+
 def _median_ns(case: _Case, repeats: int) -> float:
     """Median over ``repeats`` runs of the time per operation, in ns."""
     if case.value is not None:
@@ -1051,9 +1060,7 @@ def _plot(path: str, title: str, ops: list[str], peers: list[str], ratios: dict,
 def threads(size: int = 1_000_000, repeats: int = 5, out: TextIO = sys.stdout) -> int:
     """Only the serialized-path table of :func:`run` (``python -m jitset bench --threads``)."""
     started = time.perf_counter()
-
-    def progress(msg: str) -> None:
-        print(f"[bench {time.perf_counter() - started:6.1f}s] {msg}", file=sys.stderr, flush=True)
+    progress = _progress(started)
 
     _warm_jitset()
     _serialized(_make_keys(size, 1, min(SCALAR_CALLS, size), seed=12345), repeats, out, progress)
@@ -1123,9 +1130,7 @@ def run(
     if size < 2 or batch < 1 or repeats < 1:
         raise ValueError(f"need size >= 2, batch >= 1 and repeats >= 1; got {size}, {batch}, {repeats}")
     started = time.perf_counter()
-
-    def progress(msg: str) -> None:
-        print(f"[bench {time.perf_counter() - started:6.1f}s] {msg}", file=sys.stderr, flush=True)
+    progress = _progress(started)
 
     notes: list[str] = []
     n_scalar = min(SCALAR_CALLS, size)

@@ -35,12 +35,11 @@ def run(size: int = 10_000_000, batch: int = 1_000_000, repeats: int = 5, worker
         print('the distributed bench needs Dask\'s distributed: pip install "jitset[distributed]"', file=out)
         return 1
     from jitset import SortedSet
+    from jitset._bench import _progress
     from jitset.distributed import DistributedSortedSet
 
     started = time.perf_counter()
-
-    def progress(msg: str) -> None:
-        print(f"[bench {time.perf_counter() - started:6.1f}s] {msg}", file=sys.stderr, flush=True)
+    progress = _progress(started)
 
     rng = np.random.default_rng(12345)
     keys = rng.integers(0, 2**62, size)

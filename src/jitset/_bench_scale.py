@@ -29,6 +29,7 @@ from typing import Callable, Optional, TextIO
 import numpy as np
 
 from jitset._bench import (
+    _progress,
     _KEY_HIGH,
     _SCALAR_OPS,
     PYTHON_PEERS_MAX,
@@ -58,13 +59,6 @@ _GROWTH_OPS = [
     ("discard_many", "one batch of present keys, per key"),
     ("contains_many", "one batch, half present, per key"),
 ]
-
-
-def _progress(started: float) -> Callable[[str], None]:
-    def progress(msg: str) -> None:
-        print(f"[bench {time.perf_counter() - started:6.1f}s] {msg}", file=sys.stderr, flush=True)
-
-    return progress
 
 
 def _random_set_keys(rng: np.random.Generator, n: int) -> np.ndarray:
