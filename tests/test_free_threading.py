@@ -246,10 +246,16 @@ def test_replay_rejects_an_impossible_history():
 
 @numba.njit(nogil=True)
 def nb_index_counting(s, keys, progress):
-    for n in range(keys.shape[0]):
-        if s.index(keys[n]) != keys[n]:  # lookups only: nothing here ever needs the GIL for growth
+    # runs until told to stop (progress[2]), so it cannot finish early and look stuck; the
+    # stop flag is reread after every call: each call is an atomic or an external GIL call,
+    # which the compiler may not move a load across. The bound only guards against a hang.
+    n = 0
+    while progress[2] == 0 and n < 200_000_000:
+        key = keys[n % keys.shape[0]]
+        if s.index(key) != key:  # lookups only: nothing here ever needs the GIL for growth
             progress[1] += 1  # wrong answers (pytest's assert rewriting does not compile)
-        progress[0] = n + 1
+        n += 1
+        progress[0] = n
 
 
 @pytest.mark.parametrize("serialized", [False, True], ids=["gil", "serialized"])
@@ -262,9 +268,11 @@ def test_the_switch_decides_whether_compiled_calls_need_the_gil(serialized):
     """
     with _gil.forcing(serialized):
         s = SortedSet(np.arange(100_000), chunk_size=64)
-    keys = np.random.default_rng(0).integers(0, 100_000, 3_000_000)
-    progress = np.zeros(2, dtype=np.int64)
-    nb_index_counting(s, keys[:1], progress)
+    keys = np.random.default_rng(0).integers(0, 100_000, 100_000)
+    progress = np.zeros(3, dtype=np.int64)
+    progress[2] = 1
+    nb_index_counting(s, keys, progress)  # compiles (the stop flag is already up)
+    progress[2] = 0
     thread = threading.Thread(target=nb_index_counting, args=(s, keys, progress))
     saved = sys.getswitchinterval()
     thread.start()
@@ -283,6 +291,7 @@ def test_the_switch_decides_whether_compiled_calls_need_the_gil(serialized):
             pass
         moved = int(progress[0]) - before
     finally:
+        progress[2] = 1
         sys.setswitchinterval(saved)
         thread.join(timeout=120)
     assert not thread.is_alive()
@@ -290,7 +299,8 @@ def test_the_switch_decides_whether_compiled_calls_need_the_gil(serialized):
         assert moved >= 1_000, f"only {moved} compiled calls ran while this thread held the GIL"
     else:
         assert moved <= 1, f"{moved} compiled calls ran without the GIL on a set in GIL mode"
-    assert progress[0] == len(keys) and progress[1] == 0
+    assert progress[0] < 200_000_000, "the thread never saw the stop flag"
+    assert progress[1] == 0
     s._check()
 
 
