@@ -94,6 +94,8 @@ def test_ten_million_keys_against_numpy_replay():
         assert np.array_equal(s.index_many(q), np.where(found, ranks, -1))
         idx = rng.integers(-len(model), len(model), m)
         assert np.array_equal(s.take(idx), model[idx])
+        for i in idx[:20].tolist():  # the scalar descent (prefetching on ~26,000 positions)
+            assert s[i] == model[i]
     # both insertion strategies ran, picked by the set itself
     assert set(picks) == {"local", "merge"}
     s._check()

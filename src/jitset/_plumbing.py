@@ -40,6 +40,7 @@ __all__ = [
     "hold",
     "unhold",
     "prefetch",
+    "prefetch_read",
     "move",
     "SetBusy",
     "OWNER",
@@ -179,32 +180,43 @@ def move(keys, dst_row, dst_col, src_row, src_col, n):
         _memmove(keys, dst_row, dst_col, src_row, src_col, n)
 
 
-@intrinsic
-def prefetch(typingctx, array, row, col):
-    """Hint the CPU to load ``array[row, col]`` into cache; no effect on results.
-
-    Batch kernels walking a large set in key order know which rows they
-    will touch a few chunks ahead; each row is a cache miss (~100+ ns here),
-    and prefetching lets several misses overlap instead of paying them one
-    after the other.  Any in-range (or even stale) position is harmless.
-    """
-    sig = types.void(array, row, col)
+def _prefetch_codegen(write):
+    """Code for ``llvm.prefetch`` of the element at the call's index arguments
+    (for writing or for reading, high locality: all cache levels, data cache)."""
 
     def codegen(context, builder, signature, args):
         arytype = signature.args[0]
         ary = context.make_array(arytype)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, arytype, ary, [args[1], args[2]], wraparound=False)
+        ptr = cgutils.get_item_pointer(context, builder, arytype, ary, list(args[1:]), wraparound=False)
         byte_ptr = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
         fn = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32]), "llvm.prefetch"
         )
-        # for writing (most callers change the row: the line arrives ready to
-        # be modified), high locality (all cache levels), data cache
-        builder.call(fn, [builder.bitcast(ptr, byte_ptr), i32(1), i32(3), i32(1)])
+        builder.call(fn, [builder.bitcast(ptr, byte_ptr), i32(1 if write else 0), i32(3), i32(1)])
         return context.get_dummy_value()
 
-    return sig, codegen
+    return codegen
+
+
+@intrinsic
+def prefetch(typingctx, array, row, col):
+    """Hint the CPU to load ``array[row, col]`` into cache, to be written; no effect on results.
+
+    Batch kernels walking a large set in key order know which rows they
+    will touch a few chunks ahead; each row is a cache miss (~100+ ns here),
+    and prefetching lets several misses overlap instead of paying them one
+    after the other.  Any in-range (or even stale) position is harmless.
+    For writing: most callers change the row, so the line arrives ready to
+    be modified.
+    """
+    return types.void(array, row, col), _prefetch_codegen(write=True)
+
+
+@intrinsic
+def prefetch_read(typingctx, array, i):
+    """Hint the CPU to load ``array[i]`` (1-D) into cache, to be read; no effect on results."""
+    return types.void(array, i), _prefetch_codegen(write=False)
 
 
 @intrinsic
