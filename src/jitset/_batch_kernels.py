@@ -791,7 +791,7 @@ def take(address, indices, out):
     h, keys, fences, counts, order, tree = state_view(address, out)
     nchunks = h[H_NCHUNKS]
     for i in range(indices.shape[0]):
-        p, offset = _tree_find(tree, nchunks, indices[i])
+        p, offset = _tree_find(tree, order, nchunks, indices[i])
         out[i] = keys[order[p], offset]
     return 0
 
@@ -816,7 +816,7 @@ def take_sorted(address, indices, perm, out):
             p += 1
             steps += 1
         if x - before >= counts[p]:
-            p, offset = _tree_find(tree, nchunks, x)
+            p, offset = _tree_find(tree, order, nchunks, x)
             before = x - offset
         out[perm[i]] = keys[order[p], x - before]
     return 0
