@@ -122,9 +122,9 @@ def _tree_find(tree, order, nchunks, index):
     The descent is a chain of dependent loads, one per level.  On a large
     tree each is a cache miss (the nodes ``step`` apart share few lines), so
     the four nodes two levels down are prefetched: whichever way the next
-    two steps go, the node they read is on its way.  Five levels from the
-    bottom the answer is one of 64 positions, and their ``order`` entries
-    (8 lines), which the caller reads next, are prefetched too.  Measured
+    two steps go, the node they read is on its way.  With six levels left
+    (``step == 32``) the answer is one of 64 positions, and their ``order``
+    entries (8 lines), which the caller reads next, are prefetched too.  Measured
     with random indices over 260,000 positions (10^8 keys), the descent
     alone: 108 ns against 581 without; ``s[i]`` in a compiled loop, 604-664
     ns with the ``order`` prefetch against 824-834 without.  Over 26,000
@@ -139,7 +139,7 @@ def _tree_find(tree, order, nchunks, index):
     while step > 0:
         if ahead:
             q = step >> 2
-            if q >= 8:  # nodes closer than 8 apart share the line just read
+            if q >= 8:  # closer nodes lie a line or two from the one just read: 142 ns against 108 at 260,000
                 for a in range(1, 8, 2):
                     if p + q * a <= nchunks:
                         prefetch_read(tree, p + q * a)
