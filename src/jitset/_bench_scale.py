@@ -251,8 +251,12 @@ def _scalar_cases(s, new: list, old: list, idx: list, undo_add, undo_discard) ->
     return {op: _scalar_case(s, d, op, undo_add, undo_discard) for op in _SCALAR_OPS}
 
 
-def _growth_at(n: int, batch: int, calls: int, repeats: int, peers: bool, progress) -> dict:
-    """``{"jitset": {op: ns}, "sortedcontainers": {...}, "bytes": float}`` at ``n`` keys."""
+def _growth_cases(n: int, batch: int, calls: int, peers: bool, progress) -> dict:
+    """The timed cases at ``n`` keys: ``{"jitset": {op: _Case}, "sortedcontainers": {...}, "bytes": float}``.
+
+    The cases hold their sets (closures), so every size's sets stay alive
+    until :func:`growth` has timed them all, in alternating rounds.
+    """
     from jitset import SortedSet
 
     rng = np.random.default_rng(n)
@@ -272,9 +276,7 @@ def _growth_at(n: int, batch: int, calls: int, repeats: int, peers: bool, progre
     cases["add_many"] = _Case(lambda: s.add_many(new_batch), m, restore=lambda: s.discard_many(new_batch))
     cases["discard_many"] = _Case(lambda: s.discard_many(old_batch), m, restore=lambda: s.add_many(old_batch))
     cases["contains_many"] = _Case(lambda: s.contains_many(queries), m)
-    result["jitset"] = {op: _median_ns(case, repeats) for op, case in cases.items()}
-    progress(f"growth {n:>11,}: jitset " + " ".join(f"{op}={_fmt_value(v)}" for op, v in result["jitset"].items()))
-    del s
+    result["jitset"] = cases
     if peers and n <= SORTEDCONTAINERS_MAX:
         try:
             from sortedcontainers import SortedSet as PeerSet
@@ -287,12 +289,34 @@ def _growth_at(n: int, batch: int, calls: int, repeats: int, peers: bool, progre
         cases["add_many"] = _Case(lambda: t.update(nb), m, restore=lambda: t.difference_update(nb))
         cases["discard_many"] = _Case(lambda: t.difference_update(ob), m, restore=lambda: t.update(ob))
         cases["contains_many"] = _Case(lambda: list(map(t.__contains__, q)), m)
-        result["sortedcontainers"] = {op: _median_ns(case, repeats) for op, case in cases.items()}
-        progress(f"growth {n:>11,}: sortedcontainers " +
-                 " ".join(f"{op}={_fmt_value(v)}" for op, v in result["sortedcontainers"].items()))
-        del t
-    gc.collect()
+        result["sortedcontainers"] = cases
+    progress(f"growth {n:>11,}: sets built")
     return result
+
+
+#: Runs of a growth case each round; the round's figure is their median.
+_RUNS_PER_ROUND = 3
+
+
+def _growth_times(cases: dict, sizes: list, repeats: int, progress) -> dict:
+    """Median ns per operation of every case, ``{n: {"jitset": {op: ns}, ...}, "bytes": ...}``.
+
+    Timed in ``repeats`` rounds, each visiting every size and peer once (the
+    median of :data:`_RUNS_PER_ROUND` runs back to back, so that a small
+    set's case is timed warm, as a caller looping on it would see it), so
+    that the machine's drift lands on every size alike.  Timed one size after the other, the same code's 10^8/10^6 ratio
+    for ``in`` came out 2.3x in one run and 3.3x in the next.
+    """
+    samples = {(n, peer, op): [] for n in sizes for peer in ("jitset", "sortedcontainers")
+               if peer in cases[n] for op in cases[n][peer]}
+    for r in range(repeats):
+        for n, peer, op in samples:
+            samples[n, peer, op].append(_median_ns(cases[n][peer][op], _RUNS_PER_ROUND))
+        progress(f"growth: round {r + 1}/{repeats} timed")
+    results = {n: {"bytes": cases[n]["bytes"]} for n in sizes}
+    for (n, peer, op), v in samples.items():
+        results[n].setdefault(peer, {})[op] = statistics.median(v)
+    return results
 
 
 def churn(size: int, batches: int, batch: int, progress, out: TextIO = sys.stdout) -> tuple[float, float, float]:
@@ -341,10 +365,13 @@ def growth(
 
     _warm_jitset()
     sizes = sorted(int(n) for n in sizes)
-    results = {n: _growth_at(n, batch, calls, repeats, True, progress) for n in sizes}
+    cases = {n: _growth_cases(n, batch, calls, True, progress) for n in sizes}
+    results = _growth_times(cases, sizes, repeats, progress)
+    del cases
+    gc.collect()
     peer_sizes = [n for n in sizes if "sortedcontainers" in results[n]]
     print(f"cost per operation by set size: random 63-bit keys, scalar rows per call ({calls:,} calls), "
-          f"batch rows per key (batches of min({batch:,}, size/10)), median of {repeats}; ns", file=out)
+          f"batch rows per key (batches of min({batch:,}, size/10)), median of {repeats} rounds over all sizes; ns", file=out)
     head = f"{'operation':<14}" + "".join(f" {n:>9.0e}" for n in sizes)
     lo, hi = 10**6, max(sizes)
     if lo in results and hi > lo:
