@@ -301,11 +301,12 @@ _RUNS_PER_ROUND = 3
 def _growth_times(cases: dict, sizes: list, repeats: int, progress) -> dict:
     """Median ns per operation of every case, ``{n: {"jitset": {op: ns}, ...}, "bytes": ...}``.
 
-    Timed in ``repeats`` rounds, each visiting every size and peer once (the
-    median of :data:`_RUNS_PER_ROUND` runs back to back, so that a small
-    set's case is timed warm, as a caller looping on it would see it), so
-    that the machine's drift lands on every size alike.  Timed one size after the other, the same code's 10^8/10^6 ratio
-    for ``in`` came out 2.3x in one run and 3.3x in the next.
+    Timed in ``repeats`` rounds, each visiting every size and peer once, so
+    that the machine's drift lands on every size alike: timed one size after
+    the other, the same code's 10^8/10^6 ratio for ``in`` came out 2.3x in
+    one run and 3.3x in the next.  A visit's figure is the median of
+    :data:`_RUNS_PER_ROUND` runs back to back, so that a small set is timed
+    warm, as a caller looping on it would see it.
     """
     samples = {(n, peer, op): [] for n in sizes for peer in ("jitset", "sortedcontainers")
                if peer in cases[n] for op in cases[n][peer]}
@@ -356,8 +357,11 @@ def growth(
 
     Scalar rows are per call (a Python loop of ``calls`` calls), batch rows
     per key of a batch of ``min(batch, size // 10)`` keys.  sortedcontainers
-    is measured up to :data:`SORTEDCONTAINERS_MAX` keys.  At the largest
-    size, memory is also measured after ``churn_batches`` mixed batches.
+    is measured up to :data:`SORTEDCONTAINERS_MAX` keys.  Every size's sets
+    are built first and timed together, in ``repeats`` rounds (see
+    :func:`_growth_times`), so they must fit in memory at once (the
+    default sizes do on a 24 GiB machine).  At the largest size, memory is also measured after
+    ``churn_batches`` mixed batches.
     """
     started = time.perf_counter()
     progress = _progress(started)
