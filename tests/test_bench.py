@@ -2,7 +2,7 @@
 
 Timings themselves are never asserted (the machines are noisy; see the
 README's Performance section): these tests check what is measured and in
-what order, on tiny sets, so that they cost well under a second.
+what order, on tiny sets, so that they cost a second or two.
 """
 
 from __future__ import annotations
