@@ -681,16 +681,22 @@ def _structured(d: _Keys, repeats: int, out: TextIO, progress: Callable[[str], N
           f"stored as 32)", file=out)
 
 
-def _interleaved(cases: dict, repeats: int, rounds: int = 3) -> dict:
+def _interleaved(cases: dict, repeats: int, rounds: int = 3,
+                 after_round: Optional[Callable[[int], None]] = None) -> dict:
     """Median ns per operation of each case, measured in ``rounds`` alternating rounds.
 
     For ratios between cases of one peer that are close (``insert`` against
     ``add``): alternating spreads the machine's drift over all of them.
+    Each round takes the median of ``repeats`` runs of each case;
+    ``after_round(r)`` (if given) is called after round ``r`` (from 1), for
+    progress reports on long runs.
     """
     samples: dict = {name: [] for name in cases}
-    for _ in range(rounds):
+    for r in range(rounds):
         for name, case in cases.items():
             samples[name].append(_median_ns(case, repeats))
+        if after_round is not None:
+            after_round(r + 1)
     return {name: statistics.median(v) for name, v in samples.items()}
 
 

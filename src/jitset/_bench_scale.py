@@ -37,6 +37,7 @@ from jitset._bench import (
     _fmt_ratio,
     _fmt_value,
     _fresh,
+    _interleaved,
     _median_ns,
     _scalar_case,
 )
@@ -308,15 +309,13 @@ def _growth_times(cases: dict, sizes: list, repeats: int, progress) -> dict:
     :data:`_RUNS_PER_ROUND` runs back to back, so that a small set is timed
     warm, as a caller looping on it would see it.
     """
-    samples = {(n, peer, op): [] for n in sizes for peer in ("jitset", "sortedcontainers")
-               if peer in cases[n] for op in cases[n][peer]}
-    for r in range(repeats):
-        for n, peer, op in samples:
-            samples[n, peer, op].append(_median_ns(cases[n][peer][op], _RUNS_PER_ROUND))
-        progress(f"growth: round {r + 1}/{repeats} timed")
+    flat = {(n, peer, op): case for n in sizes for peer in ("jitset", "sortedcontainers")
+            if peer in cases[n] for op, case in cases[n][peer].items()}
+    ns = _interleaved(flat, _RUNS_PER_ROUND, rounds=repeats,
+                      after_round=lambda r: progress(f"growth: round {r}/{repeats} timed"))
     results = {n: {"bytes": cases[n]["bytes"]} for n in sizes}
-    for (n, peer, op), v in samples.items():
-        results[n].setdefault(peer, {})[op] = statistics.median(v)
+    for (n, peer, op), v in ns.items():
+        results[n].setdefault(peer, {})[op] = v
     return results
 
 
@@ -360,8 +359,8 @@ def growth(
     is measured up to :data:`SORTEDCONTAINERS_MAX` keys.  Every size's sets
     are built first and timed together, in ``repeats`` rounds (see
     :func:`_growth_times`), so they must fit in memory at once (the
-    default sizes do on a 24 GiB machine).  At the largest size, memory is also measured after
-    ``churn_batches`` mixed batches.
+    default sizes do on a 24 GiB machine).  At the largest size, memory is
+    also measured after ``churn_batches`` mixed batches.
     """
     started = time.perf_counter()
     progress = _progress(started)
