@@ -294,10 +294,12 @@ def _merge_in_row(keys, row, c, first, fence, batch, i, j, out, written, emitted
 def _copy_positions(order, counts, fences, p, stop, to_order, to_counts, to_fences, q):
     """Copy the entries of positions ``p .. stop-1`` to positions ``q ..`` of the ``to_`` arrays
     (the same arrays or others; forward, so moving entries down in place is safe)."""
-    r = stop - p
-    to_order[q : q + r] = order[p:stop]
-    to_counts[q : q + r] = counts[p:stop]
-    to_fences[q : q + r] = fences[p:stop]
+    # Loops, not slice assignments: a slice assignment compiles numba's
+    # shape-mismatch error message (int and str formatting), 4 s cold.
+    for t in range(stop - p):
+        to_order[q + t] = order[p + t]
+        to_counts[q + t] = counts[p + t]
+        to_fences[q + t] = fences[p + t]
 
 
 @batch_kernel

@@ -29,6 +29,7 @@ makes one).
 from __future__ import annotations
 
 import numpy as np
+from numba.extending import register_jitable
 
 from jitset._plumbing import (
     H_CHUNK,
@@ -66,13 +67,13 @@ def _sparse(h):
     return h[H_CAP] > 64 and h[H_NCHUNKS] * 4 < h[H_CAP]
 
 
-@helper
+@register_jitable
 def min_fill(chunk):
     """A chunk (other than the only one) holding fewer keys than this is rebalanced."""
     return max(1, chunk // 4)
 
 
-@helper
+@register_jitable
 def merge_limit(chunk):
     """Two neighbours are merged only when the result leaves a quarter free,
     so that a merge is never undone by the very next insert (hysteresis).
@@ -80,7 +81,7 @@ def merge_limit(chunk):
     return max(1, (3 * chunk) // 4)
 
 
-@helper
+@register_jitable
 def chunks_for(n, chunk):
     """Number of chunks a bulk build lays ``n`` keys into."""
     return max(1, -(-n // merge_limit(chunk)))

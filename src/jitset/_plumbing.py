@@ -18,19 +18,30 @@ The entry points through which Python calls the kernels are built in
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import operator
+import os
+import pathlib
 import re
+import sys
 
 import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
+from numba.core.caching import FunctionCache
+from numba.core.registry import CPUDispatcher
 from numba.extending import intrinsic, overload
 
 __all__ = [
     "kernel",
     "batch_kernel",
+    "helper",
+    "cached",
+    "compiled_module",
+    "source_tag",
     "state_view",
     "header_view",
     "enter",
@@ -50,15 +61,117 @@ __all__ = [
     "key_out",
 ]
 
-#: Decorator for scalar kernels: cached on disk so a warm start costs no compilation.
-kernel = numba.njit(cache=True)
+# ------------------------------------------------------------ compiling
+# Compile time is what a new user waits for, so the decorators below are
+# shaped by what numba spends it on (measured with numba's compile events,
+# cold cache, int64 keys):
+#
+# * Every helper is its own compilation unit, compiled once per signature
+#   and linked into each kernel that calls it (LLVM inlines the small ones
+#   there).  numba's IR inlining (``inline="always"``) instead re-ran the
+#   untyped pipeline and type inference on the helper's body at every call
+#   site: 70 s for the first-use script against 40 s without it.
+# * A helper is compiled for the argument types at the call, and numba types
+#   a constant argument as a literal (``move(keys, r, 1, r, 0, n)``) and a
+#   loop variable by its first value before it widens it, so one helper was
+#   compiled two or three times per kernel.  Helpers take every argument
+#   un-literal: one compile per real signature.
+# * Helpers are only ever called from compiled code: no CPython or C
+#   wrapper is generated for them (a third of a small function's lowering).
+# * Every cached function's cache entry is keyed by a hash of all of
+#   jitset's compiled sources (:func:`source_tag`), not only of its own
+#   file, which is all numba checks: an edit to a helper module can never
+#   be served from an old entry.
 
-#: Decorator for batch kernels: also released from the GIL, so two threads working
-#: on two different sets run in parallel (costs ~30 ns per call, negligible for batches).
-batch_kernel = numba.njit(cache=True, nogil=True)
+_COMPILED_MODULES: set = set()
 
-#: Helpers called from kernels; inlined by LLVM anyway, cached like the rest.
-helper = numba.njit(cache=True, inline="always")
+
+def compiled_module(name: str) -> None:
+    """Declare that module ``name`` of this package holds code numba compiles.
+
+    The decorators below declare the modules of the functions they wrap;
+    a module that defines compiled code by other means (overloads,
+    intrinsics) calls this itself.  Its source then goes into
+    :func:`source_tag`, and ``tests/test_compile.py`` checks that every
+    module using numba has declared itself.
+    """
+    _COMPILED_MODULES.add(name)
+    _source_tags.cache_clear()
+
+
+@functools.lru_cache(maxsize=None)
+def _source_tags(names: frozenset) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(names):
+        digest.update(name.encode())
+        digest.update(pathlib.Path(sys.modules[name].__file__).read_bytes())
+    # for the cache tests only: a new salt is a new tag (a fresh cache, a new numba type name)
+    digest.update(os.environ.get("_JITSET_NUMBA_TAG_SALT", "").encode())
+    return digest.hexdigest()[:16]
+
+
+def source_tag() -> str:
+    """A hash of the source of every module holding compiled code (see :func:`compiled_module`)."""
+    return _source_tags(frozenset(_COMPILED_MODULES))
+
+
+class _TaggedCache(FunctionCache):
+    """numba's on-disk function cache, its index keys extended by :func:`source_tag`.
+
+    numba keys an entry by the signature, the CPU and the function's own
+    bytecode, and checks only the function's own file: a kernel whose
+    helper (in another module) changed would load stale machine code.
+    ``_index_key`` is numba-internal (0.68); pyproject pins the numba
+    versions this is tested on, and ``tests/test_compile.py`` edits a
+    helper module of a copy of the package to check the next process
+    recompiles.
+    """
+
+    def _index_key(self, sig, codegen):
+        return (*super()._index_key(sig, codegen), source_tag())
+
+
+class _HelperDispatcher(CPUDispatcher):
+    """A dispatcher that compiles for un-literal argument types only (see above)."""
+
+    def get_call_template(self, args, kws):
+        args = tuple(types.unliteral(a) for a in args)
+        kws = {k: types.unliteral(v) for k, v in kws.items()}
+        return super().get_call_template(args, kws)
+
+
+def _jit(func, dispatcher=CPUDispatcher, **options):
+    """``numba.njit(cache=True, **options)(func)``, cached under :func:`source_tag`."""
+    compiled_module(func.__module__)
+    targetoptions = {"nopython": True, **options}
+    disp = dispatcher(py_func=func, locals={}, targetoptions=targetoptions)
+    disp._cache = _TaggedCache(func)  # what Dispatcher.enable_caching does, with the tagged cache
+    return disp
+
+
+def kernel(func):
+    """Decorator for scalar kernels: compiled on first use, cached on disk."""
+    return _jit(func)
+
+
+def batch_kernel(func):
+    """Decorator for batch kernels: also released from the GIL, so two threads working
+    on two different sets run in parallel (costs ~30 ns per call, negligible for batches)."""
+    return _jit(func, nogil=True)
+
+
+def helper(func):
+    """Decorator for functions called only from compiled code (no Python wrapper)."""
+    return _jit(func, _HelperDispatcher, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+
+
+def cached(func=None, **options):
+    """``numba.njit(cache=True, **options)`` for other compiled functions callable from
+    Python (the numba extension's slow paths), cached under :func:`source_tag`."""
+    if func is None:
+        return lambda f: _jit(f, **options)
+    return _jit(func, **options)
+
 
 # Slots of the int64 header array that describes one set (see _storage.Storage).
 H_KEYS = 0  # address of keys[cap, chunk_size], in the storage dtype, rows in any order
@@ -289,14 +402,14 @@ def leave(address):
         give(address)
 
 
-@numba.njit(cache=True, nogil=True)
+@cached(nogil=True)
 def hold(address):
     """Take the set for the lock's owner, waiting (without the GIL) for a call in flight to end."""
     while not _swap_busy(address, 0, 1):
         pass
 
 
-@numba.njit(cache=True)
+@cached
 def unhold(address):
     """Give the set back when the lock's owner is done with it."""
     _clear_busy(address)
