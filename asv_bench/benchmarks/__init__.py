@@ -9,7 +9,10 @@ Modules:
 * :mod:`.build` -- building from unsorted and from sorted keys; union and
   intersection.
 * :mod:`.memory` -- bytes per key, chunk fill factor, peak memory of a 1M
-  build, and the wall time of a fresh process's first call.
+  build.
+* :mod:`.compile_time` -- a fresh process's first use, with numba's cache
+  empty (everything compiled) and filled (loaded), per key type, and the
+  compile of a user's ``@njit`` function calling the set's methods.
 
 :mod:`._common` holds the keys and sets they share.  asv starts a fresh
 process for every benchmark and parameter combination and (in this asv)

@@ -1,18 +1,11 @@
-"""Memory (bytes per key, chunk fill factor, peak RSS) and start-up time.
+"""Memory: bytes per key, chunk fill factor, peak RSS.
 
 The ``track_`` benchmarks report a number rather than a time; asv records
-and plots it per commit like a timing, so a regression in memory or in
-compile time shows up the same way.
+and plots it per commit like a timing, so a regression in memory shows up
+the same way.  Start-up and compile time are in :mod:`.compile_time`.
 """
 
 from __future__ import annotations
-
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
 
 from jitset import SortedSet
 
@@ -24,9 +17,6 @@ BUILD_KEYS = 10**6
 #: layout to reach its steady state of splits (~0.3 s per chunk size), far
 #: cheaper than 1M calls.
 INSERT_KEYS = 200_000
-
-# First use of jitset in a fresh interpreter, exactly as a user would write it.
-_FIRST_CALL = "import jitset; jitset.SortedSet([1, 2, 3]).add(4)"
 
 
 def _stats(s: SortedSet) -> dict:
@@ -126,44 +116,3 @@ class PeakMemory:
     def peakmem_build_1m(self):
         """``SortedSet(keys)`` of 1M random int64 keys."""
         SortedSet(self.keys)
-
-
-def _first_call_seconds(env: dict) -> float:
-    """Wall time of a fresh interpreter importing jitset and making its first call."""
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", _FIRST_CALL], env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
-
-
-class FirstCall:
-    """Seconds from starting ``python`` to the end of jitset's first ``add``.
-
-    * ``track_first_call_cold``: numba's cache directory is empty, so every
-      kernel the call needs is compiled: what the first use after an install
-      costs.
-    * ``track_first_call_warm``: the cache is already filled: what every
-      later process pays (interpreter, ``import numba``, loading the cache).
-    """
-
-    timeout = 300
-
-    def setup(self):
-        # Make sure the default cache holds what the first call needs, so that
-        # the warm measurement never compiles.
-        _first_call_seconds(dict(os.environ))
-
-    def track_first_call_cold(self):
-        """``python -c "import jitset; jitset.SortedSet([1,2,3]).add(4)"``, empty numba cache."""
-        cache = tempfile.mkdtemp(prefix="jitset-cold-cache-")
-        try:
-            return _first_call_seconds(dict(os.environ, NUMBA_CACHE_DIR=cache))
-        finally:
-            shutil.rmtree(cache, ignore_errors=True)
-
-    track_first_call_cold.unit = "seconds"
-
-    def track_first_call_warm(self):
-        """``python -c "import jitset; jitset.SortedSet([1,2,3]).add(4)"``, numba cache filled."""
-        return _first_call_seconds(dict(os.environ))
-
-    track_first_call_warm.unit = "seconds"

@@ -1,8 +1,10 @@
-"""Command line: ``python -m jitset demo`` and ``python -m jitset bench``.
+"""Command line: ``python -m jitset demo``, ``bench`` and ``compile``.
 
 ``demo`` is the main job: a member list of a million members kept in sync
 with a client through the indices every change reports.  ``bench`` compares
-jitset with its peers, operation by operation, in one process.
+jitset with its peers, operation by operation, in one process.  ``compile``
+fills numba's cache with every kernel for the named key dtypes, so that
+later processes on the same kind of machine compile nothing.
 """
 
 from __future__ import annotations
@@ -36,7 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--sizes", type=lambda v: [_count(x) for x in v.split(",")], default=None,
                        help="comma-separated set sizes for --growth / --strategies")
     bench.add_argument("--churn", type=int, default=1_000, help="--growth: mixed batches for the memory figure")
+    compile_ = sub.add_parser("compile", help="compile every kernel into numba's cache now (first use then waits for nothing)")
+    compile_.add_argument("--dtype", action="append", default=None, metavar="DTYPE",
+                          help="a key dtype to compile for (repeatable; default int64), e.g. int32, float64, S16, M8[ns]")
     args = parser.parse_args(argv)
+    if args.command == "compile":
+        from jitset import _compile
+
+        _compile.compile_all(args.dtype or ["int64"])
+        return 0
     if args.command == "demo":
         from jitset import _demo
 

@@ -827,9 +827,9 @@ def _serialized(d: _Keys, repeats: int, out: TextIO, progress: Callable[[str], N
 @functools.lru_cache(maxsize=None)
 def compiled_loops() -> dict:
     """The compiled loops, made once (lazily: the bench's other tables need no numba compile)."""
-    import numba
+    from jitset._plumbing import cached  # numba's cache, keyed by jitset's compiled sources too
 
-    @numba.njit(cache=True)
+    @cached
     def add_discard(s, keys):
         total = 0
         for k in keys:
@@ -838,28 +838,28 @@ def compiled_loops() -> dict:
             total += s.discard(k)
         return total
 
-    @numba.njit(cache=True)
+    @cached
     def contains(s, keys):
         total = 0
         for k in keys:
             total += k in s
         return total
 
-    @numba.njit(cache=True)
+    @cached
     def index(s, keys):
         total = 0
         for k in keys:
             total += s.index(k)
         return total
 
-    @numba.njit(cache=True)
+    @cached
     def getitem(s, idx):
         total = 0
         for i in idx:
             total += s[i]
         return total
 
-    @numba.njit(cache=True)
+    @cached
     def passing(s):
         return s
 
@@ -870,11 +870,10 @@ def compiled_loops() -> dict:
 @functools.lru_cache(maxsize=None)
 def window_ranks_compiled():
     """The README's sliding-window example, compiled: rank of each value among the last ``w``."""
-    import numba
-
     from jitset import SortedSet
+    from jitset._plumbing import cached
 
-    @numba.njit(cache=True)
+    @cached
     def window_ranks(values, w):
         s = SortedSet(dtype=np.int64)
         ranks = np.empty(len(values), dtype=np.int64)

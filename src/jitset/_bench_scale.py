@@ -83,18 +83,18 @@ def _absent(rng: np.random.Generator, keys: np.ndarray, m: int) -> np.ndarray:
 @functools.lru_cache(maxsize=None)
 def _kernel_loops():
     """Compiled loops calling the scalar kernels directly (the floor a batch must beat)."""
-    import numba
+    from jitset._plumbing import cached  # keyed by the kernels' sources: never a stale kernel
 
     from jitset import _kernels
 
-    @numba.njit(cache=True)
+    @cached
     def add_loop(address, keys):
         done = 0
         for k in keys:
             done += _kernels.add(address, k) >= 0
         return done
 
-    @numba.njit(cache=True)
+    @cached
     def discard_loop(address, keys):
         done = 0
         for k in keys:

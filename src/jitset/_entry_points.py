@@ -87,6 +87,10 @@ class EntryPoints:
     def __init__(self, dtype: np.dtype) -> None:
         self._signatures = _signatures(numba.from_dtype(dtype))
 
+    def kernel_names(self) -> list[str]:
+        """The names of every kernel (attributes of this object)."""
+        return list(self._signatures)
+
     def __getattr__(self, name: str):
         try:
             signature = self._signatures[name]

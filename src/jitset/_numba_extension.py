@@ -42,10 +42,11 @@ never sees ``SetBusy``.
 
 Caching
 -------
-The type's name carries a hash of this package's kernel sources, so a user's
-``cache=True`` function that takes a SortedSet loads from numba's cache in a
-new process, and misses (recompiles) as soon as any kernel changes: numba
-itself only checks the user's own file.
+The type's name carries :func:`jitset._plumbing.source_tag`, a hash of every
+module of this package that holds compiled code, so a user's ``cache=True``
+function that takes a SortedSet loads from numba's cache in a new process,
+and misses (recompiles) as soon as any of them changes: numba itself only
+checks the user's own file.
 
 Key dtypes
 ----------
@@ -58,10 +59,7 @@ dtype and points to the batch API.
 from __future__ import annotations
 
 import functools
-import hashlib
 import operator
-import os
-import pathlib
 
 import numba
 import numpy as np
@@ -86,27 +84,18 @@ from numba.extending import (
 )
 from numba.np.numpy_support import as_dtype, from_dtype
 
-from jitset import _kernels
+from jitset import _batch_kernels, _kernels  # noqa: F401  (both declared before TAG is taken)
 from jitset._kernels import NEED_ROOM, PRESENT, SHRINK
 from jitset._keys import codec_for, resolve_dtype
-from jitset._plumbing import H_SERIAL, H_SIZE, H_VERSION, OWNER, give, header_view, take
+from jitset._plumbing import H_SERIAL, H_SIZE, H_VERSION, OWNER, cached, compiled_module, give, header_view, source_tag, take
 
 __all__ = ["SortedSetType", "numba_type"]
 
-_HERE = pathlib.Path(__file__).resolve().parent
+compiled_module(__name__)  # its overloads and intrinsics are compiled code: part of the source tag
 
-
-def _source_tag() -> str:
-    """A short hash of every source file compiled code depends on, plus a salt for tests."""
-    digest = hashlib.sha256()
-    for name in ("_plumbing.py", "_kernels.py", "_batch_kernels.py", "_numba_extension.py"):
-        digest.update((_HERE / name).read_bytes())
-    # An internal switch for the cache tests only: a new salt is a new type name.
-    digest.update(os.environ.get("_JITSET_NUMBA_TAG_SALT", "").encode())
-    return digest.hexdigest()[:12]
-
-
-TAG = _source_tag()
+#: In the type's name: a user's cached function taking a set misses (recompiles)
+#: as soon as any of jitset's compiled sources changes.
+TAG = source_tag()
 
 #: Dtype kinds a compiled caller can use: one machine word of storage each.
 _ONE_WORD = "iufbMm"
@@ -504,20 +493,20 @@ def _leave(state):
 # disk: lifting an objmode block costs ~0.4 s of compiling per function.
 
 
-@numba.njit(cache=True)
+@cached
 def _wait(s):
     """Until no other thread holds the set (its lock, in Python)."""
     with numba.objmode():
         s._wait()
 
 
-@numba.njit(cache=True)
+@cached
 def _give_back(s):
     with numba.objmode():
         s._give_back()
 
 
-@numba.njit(cache=True)
+@cached
 def _insert_in_python(s, key):
     """``s.insert(key)`` by the Python class, which grows the storage when a split needs a row."""
     with numba.objmode(index="int64", added="boolean"):

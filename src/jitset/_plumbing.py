@@ -85,15 +85,19 @@ __all__ = [
 
 _COMPILED_MODULES: set = set()
 
+#: Every dispatcher made by the decorators below (for compile statistics).
+DISPATCHERS: list = []
+
 
 def compiled_module(name: str) -> None:
-    """Declare that module ``name`` of this package holds code numba compiles.
+    """Declare that module ``name`` of this package holds code compiled into other
+    compiled code (kernels, helpers, overloads, intrinsics).
 
-    The decorators below declare the modules of the functions they wrap;
-    a module that defines compiled code by other means (overloads,
-    intrinsics) calls this itself.  Its source then goes into
-    :func:`source_tag`, and ``tests/test_compile.py`` checks that every
-    module using numba has declared itself.
+    :func:`kernel`, :func:`batch_kernel` and :func:`helper` declare the
+    modules of the functions they wrap; a module that defines compiled code
+    by other means (overloads, intrinsics) calls this itself.  Its source
+    then goes into :func:`source_tag`; ``tests/test_compile.py`` checks
+    that every module defining such code has declared itself.
     """
     _COMPILED_MODULES.add(name)
     _source_tags.cache_clear()
@@ -140,12 +144,18 @@ class _HelperDispatcher(CPUDispatcher):
         return super().get_call_template(args, kws)
 
 
-def _jit(func, dispatcher=CPUDispatcher, **options):
-    """``numba.njit(cache=True, **options)(func)``, cached under :func:`source_tag`."""
-    compiled_module(func.__module__)
+def _jit(func, dispatcher=CPUDispatcher, provides=True, **options):
+    """``numba.njit(cache=True, **options)(func)``, cached under :func:`source_tag`.
+
+    ``provides``: other compiled code may call ``func`` (a kernel or a
+    helper), so its module's source goes into the tag.
+    """
+    if provides:
+        compiled_module(func.__module__)
     targetoptions = {"nopython": True, **options}
     disp = dispatcher(py_func=func, locals={}, targetoptions=targetoptions)
     disp._cache = _TaggedCache(func)  # what Dispatcher.enable_caching does, with the tagged cache
+    DISPATCHERS.append(disp)
     return disp
 
 
@@ -166,11 +176,13 @@ def helper(func):
 
 
 def cached(func=None, **options):
-    """``numba.njit(cache=True, **options)`` for other compiled functions callable from
-    Python (the numba extension's slow paths), cached under :func:`source_tag`."""
+    """``numba.njit(cache=True, **options)`` for compiled functions that call jitset's
+    kernels but are not called by them (the numba extension's slow paths, the
+    bench's loops): keyed by :func:`source_tag`, so a changed kernel is never
+    run from an old entry, while their own module stays out of the tag."""
     if func is None:
-        return lambda f: _jit(f, **options)
-    return _jit(func, **options)
+        return lambda f: _jit(f, provides=False, **options)
+    return _jit(func, provides=False, **options)
 
 
 # Slots of the int64 header array that describes one set (see _storage.Storage).
@@ -414,6 +426,8 @@ def unhold(address):
     """Give the set back when the lock's owner is done with it."""
     _clear_busy(address)
 
+
+compiled_module(__name__)  # the intrinsics and overloads here are compiled into every kernel
 
 # ------------------------------------------------------------- wide keys
 # Keys wider than 8 bytes (long bytes, strings, structured keys) are stored as
