@@ -166,4 +166,4 @@ def test_compile_all_lists_every_kernel(dtype):
     names = [name for name, _ in _units(np.dtype(dtype))]
     kernels = EntryPoints(codec_for(np.dtype(dtype)).storage).kernel_names()
     assert set(kernels) <= set(names)
-    assert {"_wait", "_give_back", "_insert_in_python", "hold", "unhold"} <= set(names)
+    assert {"_wait", "_give_back", "_insert_in_python", "hold", "unhold", "_fill_slot"} <= set(names)

@@ -124,6 +124,8 @@ def _units(dtype: np.dtype) -> list[tuple[str, Callable[[], object]]]:
 
     for f in (_plumbing.hold, _plumbing.unhold):
         units.append((f.__name__, lambda f=f: f.compile((types.int64,))))
+    fill = _numba_extension._fill_slot
+    units.append((fill.__name__, lambda: fill.compile((types.int64, types.int64))))
     return units
 
 

@@ -22,7 +22,12 @@ from numba import types
 
 from jitset import _batch_kernels, _kernels
 
-__all__ = ["entry_points", "EntryPoints"]
+__all__ = ["entry_points", "EntryPoints", "EXTERN", "kernel_address"]
+
+#: Kernels that compiled callers (the numba extension) call by their C address,
+#: in the order of each storage type's table: numba then never links their
+#: code into a user's function, whose compile would re-optimize it each time.
+EXTERN = ("add", "discard", "contains", "find", "bisect", "getitem", "delete_at")
 
 
 def _array(dtype, ndim=1):
@@ -86,6 +91,32 @@ class EntryPoints:
 
     def __init__(self, dtype: np.dtype) -> None:
         self._signatures = _signatures(numba.from_dtype(dtype))
+        # The C addresses of the EXTERN kernels, filled on first use from compiled code;
+        # every set's header points here (H_TABLE), and this object lives as long as the process.
+        self.table = np.zeros(len(EXTERN), dtype=np.int64)
+        self.table_address = self.table.ctypes.data
+        _TABLES[self.table_address] = self
+
+    def signature(self, name: str) -> tuple:
+        """The argument types kernel ``name`` is compiled for."""
+        return self._signatures[name]
+
+    def address(self, name: str) -> int:
+        """The C address of kernel ``name`` (compiled or loaded first), also stored in the table.
+
+        numba makes a C wrapper of every compiled function (``cfunc`` in its
+        terms): arguments and result as the types' LLVM values, exceptions
+        printed instead of raised, so callers must not let a kernel raise
+        (they call with the OWNER bit and check indices first).
+        """
+        getattr(self, name)  # compile or load
+        dispatcher = getattr(_kernels, name)
+        cres = dispatcher.overloads[tuple(self._signatures[name])]
+        address = cres.library.get_pointer_to_function(cres.fndesc.llvm_cfunc_wrapper_name)
+        if not address:
+            raise RuntimeError(f"numba gave no C wrapper for kernel {name}")
+        self.table[EXTERN.index(name)] = address
+        return address
 
     def kernel_names(self) -> list[str]:
         """The names of every kernel (attributes of this object)."""
@@ -100,6 +131,14 @@ class EntryPoints:
         entry = _compile(dispatcher, signature)
         setattr(self, name, entry)
         return entry
+
+
+_TABLES: dict = {}  # table address -> its EntryPoints
+
+
+def kernel_address(table_address: int, slot: int) -> int:
+    """Kernel ``EXTERN[slot]`` of the table at ``table_address``: its C address (filling the slot)."""
+    return _TABLES[table_address].address(EXTERN[slot])
 
 
 @functools.lru_cache(maxsize=None)

@@ -85,9 +85,23 @@ from numba.extending import (
 from numba.np.numpy_support import as_dtype, from_dtype
 
 from jitset import _batch_kernels, _kernels  # noqa: F401  (both declared before TAG is taken)
+from jitset._entry_points import EXTERN, kernel_address
 from jitset._kernels import NEED_ROOM, PRESENT, SHRINK
 from jitset._keys import codec_for, resolve_dtype
-from jitset._plumbing import H_SERIAL, H_SIZE, H_VERSION, OWNER, cached, compiled_module, give, header_view, source_tag, take
+from jitset._plumbing import (
+    H_SERIAL,
+    H_SIZE,
+    H_TABLE,
+    H_VERSION,
+    OWNER,
+    cached,
+    compiled_module,
+    give,
+    header_view,
+    source_tag,
+    table_entry,
+    take,
+)
 
 __all__ = ["SortedSetType", "numba_type"]
 
@@ -535,8 +549,99 @@ def _unchecked(arg):
     return _OK, arg
 
 
+# ---------------------------------------------------------- calling kernels
+# Methods call the scalar kernels by their C address, read at run time from
+# the kernel table of the set's storage type (its header's H_TABLE slot; see
+# jitset._entry_points): no kernel code is linked into a user's function.
+# Linked, LLVM re-optimized every kernel a user function calls, in every
+# user function (4-9 s to compile one calling five methods, kernels cached);
+# an indirect call costs a few ns of a 100+ ns call.  The address is not
+# baked into the compiled code, so a user's cached function stays valid in
+# every process; a slot still empty is filled (the kernel compiled or
+# loaded) on the first call.
+
+
+@intrinsic
+def _call_c(typingctx, fn, like, args):
+    """Call the C function at address ``fn`` with the values of tuple ``args``;
+    its result has the type of ``like`` (only the type is used)."""
+    ret = types.unliteral(like)
+    argtypes = [types.unliteral(t) for t in args.types]
+    sig = ret(fn, like, args)
+
+    def codegen(context, builder, signature, llargs):
+        fnty = ir.FunctionType(context.get_value_type(ret), [context.get_value_type(t) for t in argtypes])
+        values = [
+            context.cast(builder, builder.extract_value(llargs[2], i), args.types[i], argtypes[i])
+            for i in range(len(argtypes))
+        ]
+        return builder.call(builder.inttoptr(llargs[0], fnty.as_pointer()), values)
+
+    return sig, codegen
+
+
+@cached
+def _fill_slot(table, slot):
+    """Compile (or load) the kernel of an empty table slot: its address."""
+    with numba.objmode(address="int64"):
+        address = kernel_address(table, slot)
+    return address
+
+
+@register_jitable
+def _kernel_at(addr, slot):
+    """The C address of kernel ``EXTERN[slot]`` for the set at ``addr``."""
+    table = header_view(addr)[H_TABLE]
+    fn = table_entry(table, slot)
+    if fn == 0:
+        fn = _fill_slot(table, slot)
+    return fn
+
+
+@functools.lru_cache(maxsize=None)
+def _kernel(st: SortedSetType, name: str, right=None):
+    """A compiled function calling kernel ``name`` (of :data:`EXTERN`) for ``st``'s storage by address.
+
+    Its arguments are the kernel's after the header address: ``(addr, key)``,
+    ``(addr, key, right)`` for ``bisect`` (``(addr, key)`` when ``right`` is
+    given here), ``(addr, like, index)`` for ``getitem`` and ``delete_at``;
+    keys and results are storage keys.
+    """
+    slot = EXTERN.index(name)
+    raw = st.storage.type(0)
+    result = raw if name in ("getitem", "delete_at") else (False if name == "contains" else np.int64(0))
+    if name == "bisect" and right is not None:
+
+        def call(addr, key):
+            return _call_c(_kernel_at(addr, slot), result, (addr, key, right))
+
+    elif name == "bisect":
+
+        def call(addr, key, right):
+            return _call_c(_kernel_at(addr, slot), result, (addr, key, right))
+
+    elif name in ("getitem", "delete_at"):
+
+        def call(addr, like, index):
+            return _call_c(_kernel_at(addr, slot), result, (addr, like, np.int64(index)))
+
+    else:
+
+        def call(addr, key):
+            return _call_c(_kernel_at(addr, slot), result, (addr, key))
+
+    return register_jitable(call)
+
+
+@functools.lru_cache(maxsize=None)  # one compiled function per (set type, key type, kernel), shared by methods
+def _native_kernel(st: SortedSetType, key, name: str, right=None):
+    """:func:`_native` of kernel ``name``, jitable: ``f(s, key)`` -> the kernel's result."""
+    return register_jitable(_native(st, key, _kernel(st, name, right)))
+
+
 def _native(st: SortedSetType, key, body):
     """An impl that converts ``key`` (raising what Python raises) and runs ``body(addr, k)``
+    (a jitable function)
     with the set taken (see :func:`jitset._plumbing.take`) and, unless the set
     serializes itself, the GIL held.  ``key=None``: no key, ``body(addr, arg)``.
 
@@ -545,7 +650,6 @@ def _native(st: SortedSetType, key, body):
     taken.  It returns a status instead, and the impl around it raises.
     """
     fail = _raiser(st)
-    body = register_jitable(body)
     convert = _unchecked if key is None else _converter(st, key)
 
     def impl(s, key):
@@ -571,7 +675,7 @@ def _contains(s, key):
     if st is None:
         return None
     convert = _converter(st, key)
-    look = register_jitable(_native(st, None, lambda addr, k: _kernels.contains(addr, k)))
+    look = _native_kernel(st, None, "contains")
 
     def impl(s, key):
         status, k = convert(key)
@@ -600,7 +704,7 @@ def _insert(s, key):
     st = _check_supported(s)
     if st is None:
         return None
-    add = register_jitable(_native(st, key, lambda addr, k: _kernels.add(addr, k)))
+    add = _native_kernel(st, key, "add")
 
     def impl(s, key):
         code = add(s, key)
@@ -615,8 +719,20 @@ def _insert(s, key):
 
 @_method("add")
 def _add(s, key):
-    if _check_supported(s) is not None:
-        return lambda s, key: s.insert(key)[0]
+    st = _check_supported(s)
+    if st is None:
+        return None
+    add = _native_kernel(st, key, "add")
+
+    def impl(s, key):  # insert's, without the flag: one compiled function fewer in a user's function
+        code = add(s, key)
+        if code >= 0:
+            return code
+        if code != NEED_ROOM:
+            return PRESENT - code
+        return _insert_in_python(s, key)[0]
+
+    return impl
 
 
 @_method("discard")
@@ -624,7 +740,7 @@ def _discard(s, key):
     st = _check_supported(s)
     if st is None:
         return None
-    discard = register_jitable(_native(st, key, lambda addr, k: _kernels.discard(addr, k)))
+    discard = _native_kernel(st, key, "discard")
 
     def impl(s, key):
         index = discard(s, key)
@@ -659,7 +775,7 @@ def _getitem(s, i):
         raise TypingError(f"SortedSet indices in compiled code must be integers, not {i} (use take() for arrays)")
     decode = _decoder(st)
     like = st.storage.type(0)
-    get = register_jitable(_native(st, None, _at_index(like, _kernels.getitem)))
+    get = register_jitable(_native(st, None, register_jitable(_at_index(like, _kernel(st, "getitem")))))
 
     def impl(s, i):
         found, r = get(s, np.int64(i))
@@ -693,7 +809,7 @@ def _pop(s, i=-1):
         raise TypingError(f"pop() takes an integer index, not {i}")
     decode = _decoder(st)
     like = st.storage.type(0)
-    pop = register_jitable(_native(st, None, _at_index(like, _kernels.delete_at)))
+    pop = register_jitable(_native(st, None, register_jitable(_at_index(like, _kernel(st, "delete_at")))))
 
     def impl(s, i=-1):
         if _size(s) == 0:
@@ -711,7 +827,7 @@ def _index(s, key):
     st = _check_supported(s)
     if st is None:
         return None
-    find = register_jitable(_native(st, key, lambda addr, k: _kernels.find(addr, k)))
+    find = _native_kernel(st, key, "find")
 
     def impl(s, key):
         i = find(s, key)
@@ -726,29 +842,31 @@ def _index(s, key):
 def _bisect_left(s, key):
     st = _check_supported(s)
     if st is not None:
-        return _native(st, key, lambda addr, k: _kernels.bisect(addr, k, False))
+        return _native(st, key, _kernel(st, "bisect", False))
 
 
 @_method("bisect_right")
 def _bisect_right(s, key):
     st = _check_supported(s)
     if st is not None:
-        return _native(st, key, lambda addr, k: _kernels.bisect(addr, k, True))
+        return _native(st, key, _kernel(st, "bisect", True))
 
 
 def _neighbour(st: SortedSetType, key, right: bool, step: int):
     """floor/ceiling/lower/higher: the key at ``bisect(key) + step``, or None (one GIL hold)."""
     decode = _decoder(st)
     like = st.storage.type(0)
+    bisect = _kernel(st, "bisect")
+    getitem = _kernel(st, "getitem")
 
     def body(addr, k):
-        i = _kernels.bisect(addr, k, right) + step
+        i = bisect(addr, k, right) + step
         size = header_view(addr)[H_SIZE]
         if i < 0 or i >= size:
             return False, like
-        return True, _kernels.getitem(addr, like, i)
+        return True, getitem(addr, like, i)
 
-    find = register_jitable(_native(st, key, body))
+    find = register_jitable(_native(st, key, register_jitable(body)))
 
     def impl(s, key):
         found, r = find(s, key)
@@ -848,6 +966,7 @@ def _getiter(context, builder, sig, args):
 def _step(set_type: SortedSetType):
     decode = _decoder(set_type)
     like = set_type.storage.type(0)
+    getitem = _kernel(set_type, "getitem")
 
     def body(addr, position):
         # the version is checked in the same GIL-held, not-busy section as the
@@ -858,9 +977,9 @@ def _step(set_type: SortedSetType):
             return -1, like
         if i >= h[H_SIZE]:
             return 0, like
-        return 1, _kernels.getitem(addr, like, i)
+        return 1, getitem(addr, like, i)
 
-    read = register_jitable(_native(set_type, None, body))
+    read = register_jitable(_native(set_type, None, register_jitable(body)))
 
     def step(s, i, version):
         """(whether index ``i`` is in the set, its key)."""

@@ -44,6 +44,7 @@ __all__ = [
     "source_tag",
     "state_view",
     "header_view",
+    "table_entry",
     "enter",
     "leave",
     "take",
@@ -198,7 +199,8 @@ H_SIZE = 8  # number of keys in the set
 H_VERSION = 9  # bumped by every mutation; iterators compare it
 H_BUSY = 10  # the set's busy flag: 0 when free (see "Threads" below)
 H_SERIAL = 11  # 1 when scalar calls serialize themselves (no GIL), 0 when the GIL does it
-HEADER_LEN = 12
+H_TABLE = 12  # address of the kernel table of the set's storage type (see jitset._entry_points)
+HEADER_LEN = 13
 
 # Threads
 # -------
@@ -257,6 +259,12 @@ def _int64_pointer(typingctx, address):
 def header_view(address):
     """The int64 header of one set (slots ``H_*``); the OWNER bit of ``address`` is ignored."""
     return numba.carray(_int64_pointer(address & ~OWNER), (HEADER_LEN,))
+
+
+@helper
+def table_entry(table, slot):
+    """Entry ``slot`` of the int64 array at address ``table``."""
+    return _int64_pointer(table + 8 * slot)[0]
 
 
 @helper

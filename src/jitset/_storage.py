@@ -23,6 +23,7 @@ from jitset._plumbing import (
     H_ORDER,
     H_SERIAL,
     H_SIZE,
+    H_TABLE,
     H_TREE,
     H_VERSION,
     HEADER_LEN,
@@ -52,6 +53,7 @@ class Storage:
         self.header[H_CHUNK] = chunk
         self.header[H_NCHUNKS] = 1
         self.header[H_SERIAL] = _gil.SERIALIZED  # for life: a set never changes thread mode
+        self.header[H_TABLE] = entry_points(dtype).table_address  # for compiled callers
         # Keys are only ever read below counts[p], so they need no zero-filling.
         self._adopt(
             np.empty((cap, chunk), dtype=dtype),
