@@ -599,23 +599,18 @@ def _kernel_at(addr, slot):
 
 
 @functools.lru_cache(maxsize=None)
-def _kernel(st: SortedSetType, name: str, right=None):
-    """A compiled function calling kernel ``name`` (of :data:`EXTERN`) for ``st``'s storage by address.
+def _kernel(st: SortedSetType, name: str):
+    """A compiled function calling kernel ``name`` (of :data:`EXTERN`) for ``st``'s storage by address,
+    for the bodies of :func:`_native` (the set already taken).
 
     Its arguments are the kernel's after the header address: ``(addr, key)``,
-    ``(addr, key, right)`` for ``bisect`` (``(addr, key)`` when ``right`` is
-    given here), ``(addr, like, index)`` for ``getitem`` and ``delete_at``;
-    keys and results are storage keys.
+    ``(addr, key, right)`` for ``bisect``, ``(addr, like, index)`` for
+    ``getitem`` and ``delete_at``; keys and results are storage keys.
     """
     slot = EXTERN.index(name)
     raw = st.storage.type(0)
     result = raw if name in ("getitem", "delete_at") else (False if name == "contains" else np.int64(0))
-    if name == "bisect" and right is not None:
-
-        def call(addr, key):
-            return _call_c(_kernel_at(addr, slot), result, (addr, key, right))
-
-    elif name == "bisect":
+    if name == "bisect":
 
         def call(addr, key, right):
             return _call_c(_kernel_at(addr, slot), result, (addr, key, right))
@@ -633,10 +628,43 @@ def _kernel(st: SortedSetType, name: str, right=None):
     return register_jitable(call)
 
 
-@functools.lru_cache(maxsize=None)  # one compiled function per (set type, key type, kernel), shared by methods
-def _native_kernel(st: SortedSetType, key, name: str, right=None):
-    """:func:`_native` of kernel ``name``, jitable: ``f(s, key)`` -> the kernel's result."""
-    return register_jitable(_native(st, key, _kernel(st, name, right)))
+@register_jitable
+def _taken_call(s, slot, args, like):
+    """Kernel ``EXTERN[slot](addr | OWNER, *args)`` with the set taken and (unless it
+    serializes itself) the GIL held; its result has ``like``'s type.
+
+    One compiled function for every kernel of the same argument and result
+    types (``add``, ``discard``, ``find``: a key in, an int out), shared by
+    the methods that call them, which keeps a user's function to a few small
+    compiled pieces (see :func:`_native` for the contract).
+    """
+    while True:
+        gil = _enter(s)
+        if take(s._addr):
+            addr = s._addr
+            result = _call_c(_kernel_at(addr, slot), like, (addr | OWNER,) + args)
+            give(addr)
+            _leave(gil)
+            return result
+        _leave(gil)
+        _wait(s)
+
+
+def _key_call(st: SortedSetType, key, name: str, *extra):
+    """An impl ``(s, key)``: the key converted (raising what Python raises), then kernel
+    ``name(addr, k, *extra)`` through :func:`_taken_call`."""
+    convert = _converter(st, key)
+    fail = _raiser(st)
+    slot = EXTERN.index(name)
+    like = False if name == "contains" else 0
+
+    def impl(s, key):
+        status, k = convert(key)
+        if status != _OK:
+            fail(status)
+        return _taken_call(s, slot, (k,) + extra, like)
+
+    return impl
 
 
 def _native(st: SortedSetType, key, body):
@@ -675,13 +703,13 @@ def _contains(s, key):
     if st is None:
         return None
     convert = _converter(st, key)
-    look = _native_kernel(st, None, "contains")
+    slot = EXTERN.index("contains")
 
     def impl(s, key):
         status, k = convert(key)
         if status != _OK:
             return False  # a number the dtype cannot hold is simply absent
-        return look(s, k)
+        return _taken_call(s, slot, (k,), False)
 
     return impl
 
@@ -704,7 +732,7 @@ def _insert(s, key):
     st = _check_supported(s)
     if st is None:
         return None
-    add = _native_kernel(st, key, "add")
+    add = register_jitable(_key_call(st, key, "add"))
 
     def impl(s, key):
         code = add(s, key)
@@ -722,10 +750,15 @@ def _add(s, key):
     st = _check_supported(s)
     if st is None:
         return None
-    add = _native_kernel(st, key, "add")
+    convert = _converter(st, key)
+    fail = _raiser(st)
+    slot = EXTERN.index("add")
 
     def impl(s, key):  # insert's, without the flag: one compiled function fewer in a user's function
-        code = add(s, key)
+        status, k = convert(key)
+        if status != _OK:
+            fail(status)
+        code = _taken_call(s, slot, (k,), 0)
         if code >= 0:
             return code
         if code != NEED_ROOM:
@@ -740,10 +773,15 @@ def _discard(s, key):
     st = _check_supported(s)
     if st is None:
         return None
-    discard = _native_kernel(st, key, "discard")
+    convert = _converter(st, key)
+    fail = _raiser(st)
+    slot = EXTERN.index("discard")
 
     def impl(s, key):
-        index = discard(s, key)
+        status, k = convert(key)
+        if status != _OK:
+            fail(status)
+        index = _taken_call(s, slot, (k,), 0)
         if index < -1:  # removed, and the storage is mostly empty rows: give them back
             _give_back(s)
             index = SHRINK - index
@@ -827,10 +865,15 @@ def _index(s, key):
     st = _check_supported(s)
     if st is None:
         return None
-    find = _native_kernel(st, key, "find")
+    convert = _converter(st, key)
+    fail = _raiser(st)
+    slot = EXTERN.index("find")
 
     def impl(s, key):
-        i = find(s, key)
+        status, k = convert(key)
+        if status != _OK:
+            fail(status)
+        i = _taken_call(s, slot, (k,), 0)
         if i < 0:
             raise ValueError("key is not in the SortedSet")
         return i
@@ -842,14 +885,14 @@ def _index(s, key):
 def _bisect_left(s, key):
     st = _check_supported(s)
     if st is not None:
-        return _native(st, key, _kernel(st, "bisect", False))
+        return _key_call(st, key, "bisect", False)
 
 
 @_method("bisect_right")
 def _bisect_right(s, key):
     st = _check_supported(s)
     if st is not None:
-        return _native(st, key, _kernel(st, "bisect", True))
+        return _key_call(st, key, "bisect", True)
 
 
 def _neighbour(st: SortedSetType, key, right: bool, step: int):
