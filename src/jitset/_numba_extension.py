@@ -598,6 +598,22 @@ def _kernel_at(addr, slot):
     return fn
 
 
+def _check_abi(st: SortedSetType, name: str, args: tuple) -> None:
+    """The kernel is called by address, with nothing to check the arguments at run time:
+    make sure, while typing, that they are exactly the types it is compiled for."""
+    from jitset._entry_points import entry_points
+
+    expected = tuple(entry_points(st.storage).signature(name)[1:])
+    if expected != args:  # a bug in this module, never the user's
+        raise TypingError(f"jitset: kernel {name} takes {expected}, would be called with {args}")
+
+
+def _slot(st: SortedSetType, name: str, args: tuple = None) -> int:
+    """The table slot of kernel ``name``, its argument types checked (default: one key)."""
+    _check_abi(st, name, (st.rawtype,) if args is None else args)
+    return EXTERN.index(name)
+
+
 @functools.lru_cache(maxsize=None)
 def _kernel(st: SortedSetType, name: str):
     """A compiled function calling kernel ``name`` (of :data:`EXTERN`) for ``st``'s storage by address,
@@ -607,7 +623,9 @@ def _kernel(st: SortedSetType, name: str):
     ``(addr, key, right)`` for ``bisect``, ``(addr, like, index)`` for
     ``getitem`` and ``delete_at``; keys and results are storage keys.
     """
-    slot = EXTERN.index(name)
+    args = {"bisect": (st.rawtype, types.boolean), "getitem": (st.rawtype, types.int64),
+            "delete_at": (st.rawtype, types.int64)}.get(name)
+    slot = _slot(st, name, args)
     raw = st.storage.type(0)
     result = raw if name in ("getitem", "delete_at") else (False if name == "contains" else np.int64(0))
     if name == "bisect":
@@ -655,7 +673,7 @@ def _key_call(st: SortedSetType, key, name: str, *extra):
     ``name(addr, k, *extra)`` through :func:`_taken_call`."""
     convert = _converter(st, key)
     fail = _raiser(st)
-    slot = EXTERN.index(name)
+    slot = _slot(st, name, (st.rawtype,) + tuple(types.boolean for _ in extra))
     like = False if name == "contains" else 0
 
     def impl(s, key):
@@ -703,7 +721,7 @@ def _contains(s, key):
     if st is None:
         return None
     convert = _converter(st, key)
-    slot = EXTERN.index("contains")
+    slot = _slot(st, "contains")
 
     def impl(s, key):
         status, k = convert(key)
@@ -752,7 +770,7 @@ def _add(s, key):
         return None
     convert = _converter(st, key)
     fail = _raiser(st)
-    slot = EXTERN.index("add")
+    slot = _slot(st, "add")
 
     def impl(s, key):  # insert's, without the flag: one compiled function fewer in a user's function
         status, k = convert(key)
@@ -775,7 +793,7 @@ def _discard(s, key):
         return None
     convert = _converter(st, key)
     fail = _raiser(st)
-    slot = EXTERN.index("discard")
+    slot = _slot(st, "discard")
 
     def impl(s, key):
         status, k = convert(key)
@@ -867,7 +885,7 @@ def _index(s, key):
         return None
     convert = _converter(st, key)
     fail = _raiser(st)
-    slot = EXTERN.index("find")
+    slot = _slot(st, "find")
 
     def impl(s, key):
         status, k = convert(key)
