@@ -33,6 +33,7 @@ from numba import types
 from numba.core import cgutils
 from numba.core.caching import FunctionCache
 from numba.core.registry import CPUDispatcher
+from numba.core.typing.templates import make_concrete_template
 from numba.extending import intrinsic, overload
 
 __all__ = [
@@ -137,12 +138,26 @@ class _TaggedCache(FunctionCache):
 
 
 class _HelperDispatcher(CPUDispatcher):
-    """A dispatcher that compiles for un-literal argument types only (see above)."""
+    """A dispatcher that compiles for un-literal argument types only (see above),
+    and offers a call exactly the signature it compiled for it.
+
+    numba's own dispatcher offers every compiled signature and picks the best
+    conversion; for wide keys a record of four words "converts" to one of two
+    (an experimental subtyping, with a warning), so only the exact one is a
+    candidate here: a helper compiled for one key width is never a
+    candidate for another.
+    """
 
     def get_call_template(self, args, kws):
         args = tuple(types.unliteral(a) for a in args)
         kws = {k: types.unliteral(v) for k, v in kws.items()}
-        return super().get_call_template(args, kws)
+        pysig, args = self._compiler.fold_argument_types(args, kws)
+        args = tuple(args)
+        self.compile(args)
+        exact = [s for s in self.nopython_signatures if s.args == args]
+        template = make_concrete_template(f"CallTemplate({self.py_func.__name__})", key=self.py_func.__name__,
+                                          signatures=exact)
+        return template, pysig, args, {}
 
 
 def _jit(func, dispatcher=CPUDispatcher, provides=True, **options):
