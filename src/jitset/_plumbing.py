@@ -80,6 +80,11 @@ __all__ = [
 #   un-literal: one compile per real signature.
 # * Helpers are only ever called from compiled code: no CPython or C
 #   wrapper is generated for them (a third of a small function's lowering).
+# * Helpers are marked for LLVM to inline always (``forceinline``: LLVM's
+#   attribute, not numba's IR inlining).  Left to LLVM's own judgement, a
+#   compiled loop of scalar ``discard`` kernels ran at 378-595 ns against
+#   216-319 before; inlined, 306-307 against 286-315, and the first-use
+#   script compiles in the same time.
 # * Every cached function's cache entry is keyed by a hash of all of
 #   jitset's compiled sources (:func:`source_tag`), not only of its own
 #   file, which is all numba checks: an edit to a helper module can never
@@ -188,7 +193,7 @@ def batch_kernel(func):
 
 def helper(func):
     """Decorator for functions called only from compiled code (no Python wrapper)."""
-    return _jit(func, _HelperDispatcher, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+    return _jit(func, _HelperDispatcher, no_cpython_wrapper=True, no_cfunc_wrapper=True, forceinline=True)
 
 
 def cached(func=None, **options):
