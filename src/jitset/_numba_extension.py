@@ -668,19 +668,30 @@ def _taken_call(s, slot, args, like):
         _wait(s)
 
 
-def _key_call(st: SortedSetType, key, name: str, *extra):
-    """An impl ``(s, key)``: the key converted (raising what Python raises), then kernel
-    ``name(addr, k, *extra)`` through :func:`_taken_call`."""
+@functools.lru_cache(maxsize=None)  # one compiled function per (set type, key type), shared by every method
+def _checked(st: SortedSetType, key):
+    """``key`` as a storage key, or the exception Python would raise for it."""
     convert = _converter(st, key)
     fail = _raiser(st)
+
+    def checked(key):
+        status, k = convert(key)
+        if status != _OK:
+            fail(status)
+        return k
+
+    return register_jitable(checked)
+
+
+def _key_call(st: SortedSetType, key, name: str, *extra):
+    """An impl ``(s, key)``: the key checked (:func:`_checked`), then kernel
+    ``name(addr, k, *extra)`` through :func:`_taken_call`."""
+    checked = _checked(st, key)
     slot = _slot(st, name, (st.rawtype,) + tuple(types.boolean for _ in extra))
     like = False if name == "contains" else 0
 
     def impl(s, key):
-        status, k = convert(key)
-        if status != _OK:
-            fail(status)
-        return _taken_call(s, slot, (k,) + extra, like)
+        return _taken_call(s, slot, (checked(key),) + extra, like)
 
     return impl
 
@@ -768,15 +779,11 @@ def _add(s, key):
     st = _check_supported(s)
     if st is None:
         return None
-    convert = _converter(st, key)
-    fail = _raiser(st)
+    checked = _checked(st, key)
     slot = _slot(st, "add")
 
     def impl(s, key):  # insert's, without the flag: one compiled function fewer in a user's function
-        status, k = convert(key)
-        if status != _OK:
-            fail(status)
-        code = _taken_call(s, slot, (k,), 0)
+        code = _taken_call(s, slot, (checked(key),), 0)
         if code >= 0:
             return code
         if code != NEED_ROOM:
@@ -791,15 +798,11 @@ def _discard(s, key):
     st = _check_supported(s)
     if st is None:
         return None
-    convert = _converter(st, key)
-    fail = _raiser(st)
+    checked = _checked(st, key)
     slot = _slot(st, "discard")
 
     def impl(s, key):
-        status, k = convert(key)
-        if status != _OK:
-            fail(status)
-        index = _taken_call(s, slot, (k,), 0)
+        index = _taken_call(s, slot, (checked(key),), 0)
         if index < -1:  # removed, and the storage is mostly empty rows: give them back
             _give_back(s)
             index = SHRINK - index
@@ -883,15 +886,11 @@ def _index(s, key):
     st = _check_supported(s)
     if st is None:
         return None
-    convert = _converter(st, key)
-    fail = _raiser(st)
+    checked = _checked(st, key)
     slot = _slot(st, "find")
 
     def impl(s, key):
-        status, k = convert(key)
-        if status != _OK:
-            fail(status)
-        i = _taken_call(s, slot, (k,), 0)
+        i = _taken_call(s, slot, (checked(key),), 0)
         if i < 0:
             raise ValueError("key is not in the SortedSet")
         return i

@@ -106,8 +106,7 @@ def compiled_module(name: str) -> None:
     then goes into :func:`source_tag`; ``tests/test_compile.py`` checks
     that every module defining such code has declared itself.
     """
-    _COMPILED_MODULES.add(name)
-    _source_tags.cache_clear()
+    _COMPILED_MODULES.add(name)  # source_tag() is keyed by the set: no cache to clear
 
 
 @functools.lru_cache(maxsize=None)
