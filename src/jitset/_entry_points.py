@@ -8,7 +8,8 @@ pass exactly the types of the signature: the Python layer validates every key
 and index first.
 
 Imports run one way: this module sits above the kernels it serves
-(:mod:`jitset._kernels`, :mod:`jitset._batch_kernels`), which sit above
+(:mod:`jitset._kernels`, :mod:`jitset._batch_kernels`,
+:mod:`jitset._algebra_kernels`), which sit above
 :mod:`jitset._plumbing`.
 """
 
@@ -20,7 +21,7 @@ import numba
 import numpy as np
 from numba import types
 
-from jitset import _batch_kernels, _kernels
+from jitset import _algebra_kernels, _batch_kernels, _kernels
 
 __all__ = ["entry_points", "EntryPoints", "EXTERN", "kernel_address"]
 
@@ -38,7 +39,8 @@ def _signatures(key):
     """Argument types of every kernel, for a storage whose numba key type is ``key``.
 
     Scalar kernels live in :mod:`jitset._kernels`, batch kernels in
-    :mod:`jitset._batch_kernels`.  They take a header address first; ``key``
+    :mod:`jitset._batch_kernels`, set algebra in :mod:`jitset._algebra_kernels`.
+    They take a header address first; ``key``
     stands for a key or for a dummy "like" argument that only carries the dtype.
     """
     i64, b1 = types.int64, types.boolean
@@ -63,8 +65,8 @@ def _signatures(key):
         "rank_each": (i64, keys, b1, ints, flags),
         "take": (i64, ints, keys),
         "take_sorted": (i64, ints, ints, keys),
-        "is_subset": (i64, i64, one),
-        "merge_sets": (keys, keys, i64, keys),
+        "combine": (i64, i64, i64, i64, one),
+        "all_in": (i64, i64, one, b1),
         "settle_ties": (keys, ints, ints, i64),
         "drop_repeats": (keys,),
     }
@@ -127,11 +129,13 @@ class EntryPoints:
             signature = self._signatures[name]
         except KeyError:
             raise AttributeError(name) from None
-        dispatcher = getattr(_kernels, name, None) or getattr(_batch_kernels, name)
+        dispatcher = next(getattr(m, name) for m in _KERNEL_MODULES if hasattr(m, name))
         entry = _compile(dispatcher, signature)
         setattr(self, name, entry)
         return entry
 
+
+_KERNEL_MODULES = (_kernels, _batch_kernels, _algebra_kernels)
 
 _TABLES: dict = {}  # table address -> its EntryPoints
 

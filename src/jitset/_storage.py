@@ -130,10 +130,66 @@ class Storage:
         """
         self.resize(self.cap + max(rows, self.cap // 8, 2))
 
+    def trim(self) -> None:
+        """Give back the rows beyond those a build of this many keys allocates (:func:`rows_for`).
+
+        For storages filled with room for more keys than they got (a set
+        operation allocates for its largest possible result).  Shrinking
+        reallocates in place: the rows kept are not copied, and the pages
+        of the rows given back were never touched.
+        """
+        rows = rows_for(self.size, self.chunk)
+        # Two spare rows more than a build's are not worth a reallocation (and
+        # the header's rewrite, ~10 us) on a small result such as big & small.
+        if self.cap > rows + 2:
+            self.keys.resize((rows, self.chunk), refcheck=False)  # no views of them exist yet
+            for a in (self.fences, self.counts, self.order):
+                a.resize(rows, refcheck=False)
+            self.tree.resize(rows + 1, refcheck=False)
+            self._adopt(self.keys, self.fences, self.counts, self.order, self.tree)  # realloc may move them
+
     def shrink_if_sparse(self) -> None:
         """Give memory back once fewer than a quarter of the rows are in use."""
         if self.cap > 64 and self.nchunks * 4 < self.cap:
             self.resize(self.nchunks * 2)
+
+
+class SortedRun:
+    """An ascending unique array of storage keys seen as a storage of one chunk.
+
+    Kernels that walk two sets (:mod:`jitset._algebra_kernels`) take an
+    array operand through one of these: its header points at the array
+    itself, so nothing is copied.  Read-only: no kernel may change it.
+    """
+
+    __slots__ = ("keys", "fences", "counts", "order", "tree", "header", "address")
+
+    def __init__(self, raw: np.ndarray) -> None:
+        n = len(raw)
+        self.keys = np.ascontiguousarray(raw).reshape(1, n)
+        self.fences = self.keys[0, -1:].copy() if n else np.empty(1, dtype=raw.dtype)
+        self.counts = np.array([n], dtype=np.int64)
+        self.order = np.zeros(1, dtype=np.int64)
+        self.tree = np.array([0, n], dtype=np.int64)
+        self.header = h = np.zeros(HEADER_LEN, dtype=np.int64)
+        self.address = h.ctypes.data
+        h[H_KEYS] = self.keys.ctypes.data
+        h[H_FENCES] = self.fences.ctypes.data
+        h[H_COUNTS] = self.counts.ctypes.data
+        h[H_ORDER] = self.order.ctypes.data
+        h[H_TREE] = self.tree.ctypes.data
+        h[H_CAP] = 1
+        h[H_CHUNK] = n
+        h[H_NCHUNKS] = 1
+        h[H_SIZE] = n
+
+    @property
+    def size(self) -> int:
+        return int(self.header[H_SIZE])
+
+    def raw(self) -> np.ndarray:
+        """The keys, as the flat array they came from."""
+        return self.keys[0]
 
 
 def rows_for(n: int, chunk: int, capacity: int | None = None) -> int:

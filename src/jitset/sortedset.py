@@ -33,7 +33,13 @@ from jitset._keys import (
 from jitset._numba_extension import numba_type, register_class
 from jitset._entry_points import entry_points
 from jitset._plumbing import H_BUSY, H_CAP, H_SERIAL, OWNER, SetBusy, hold, unhold
-from jitset._storage import Storage, build, rows_for
+from jitset._algebra_kernels import (
+    DIFFERENCE as _DIFFERENCE,
+    INTERSECTION as _INTERSECTION,
+    SYMMETRIC_DIFFERENCE as _SYMMETRIC_DIFFERENCE,
+    UNION as _UNION,
+)
+from jitset._storage import SortedRun, Storage, build, rows_for
 
 __all__ = ["SortedSet", "DEFAULT_CHUNK_SIZE"]
 
@@ -47,7 +53,8 @@ MAX_CHUNK_SIZE = 1 << 20
 # How many keys an iterator copies out at a time.
 _ITER_BLOCK = 1024
 
-_SET_OPS = {"union": 0, "intersection": 1, "difference": 2, "symmetric_difference": 3}
+# The in-place operations' names in jitset._strategy.IN_PLACE_EDIT.
+_OP_NAMES = {_UNION: "union", _DIFFERENCE: "difference", _SYMMETRIC_DIFFERENCE: "symmetric_difference"}
 
 
 def _chunk_size(chunk_size) -> int:
@@ -994,111 +1001,198 @@ class SortedSet:
         return start, max(start, stop)
 
     # ---------------------------------------------------------- set algebra
-    # All by merging sorted runs in one kernel (merge_sets), never through
-    # Python sets.  ``other`` may be a SortedSet or any array-like of keys that
-    # the set's dtype holds exactly; the result has the dtype of ``self``.
+    # One kernel walks both operands' chunks in key order and writes the
+    # result's chunk rows as a bulk build lays them out
+    # (jitset._algebra_kernels.combine).  ``other`` may be a SortedSet or any
+    # array-like of keys that the set's dtype holds exactly; an array is
+    # sorted and walked as one chunk (SortedRun), not copied into chunks.  The
+    # result has the dtype and chunk size of ``self``.  In-place forms keep
+    # the set's header, so compiled code holding the set stays valid; with a
+    # small operand they edit the chunks the keys land in (the batch
+    # kernels), otherwise they adopt the walk's new storage.
 
-    def _sorted_keys(self, other) -> np.ndarray:
-        """Storage keys of ``other``, ascending and unique."""
+    def _walkable(self, other) -> Union["SortedSet", SortedRun]:
+        """``other`` as an operand of the walks: a SortedSet of the same dtype, or a SortedRun."""
+        if self._same_kind(other):
+            return other
         if isinstance(other, SortedSet):
-            if other.dtype == self._dtype:
-                return other._raw()
-            return self._batch(other.to_numpy())  # ascending stays ascending
-        return sort_unique(self._batch(other))
+            return SortedRun(self._batch(other.to_numpy()))  # an exact conversion keeps ascending order
+        return SortedRun(sort_unique(self._batch(other)))
 
-    def _merged(self, op: str, others) -> np.ndarray:
-        keys = self._raw()
-        for other in others:
-            b = self._sorted_keys(other)
-            out = np.empty(len(keys) + len(b), dtype=self._codec.storage)
-            n = self._k.merge_sets(keys, b, _SET_OPS[op], out)
-            keys = out[:n]
-        return keys
+    def _combine(self, op: int, a: Union["SortedSet", Storage], b: Union["SortedSet", SortedRun]) -> Storage:
+        """A new storage holding ``a op b`` (``a`` is the set or a storage made by an earlier step).
 
-    def _new(self, raw: np.ndarray) -> "SortedSet":
-        return type(self)._from_sorted_unique(raw, self.chunk_size, self._dtype)
+        The caller holds the sets among ``a`` and ``b``.
+        """
+        na, nb = len(a) if isinstance(a, SortedSet) else a.size, len(b) if isinstance(b, SortedSet) else b.size
+        bound = {_UNION: na + nb, _INTERSECTION: min(na, nb), _DIFFERENCE: na}.get(op, na + nb)
+        dest = Storage(self._codec.storage, self.chunk_size, rows_for(bound, self.chunk_size))
+        a_addr = a._addr if isinstance(a, SortedSet) else a.address
+        b_addr = b._addr if isinstance(b, SortedSet) else b.address
+        self._k.combine(a_addr, b_addr, op, dest.address, self._like)
+        dest.trim()
+        return dest
 
-    def _assign(self, keys: np.ndarray) -> None:
-        self._store.take_over(build(np.ascontiguousarray(keys), self.chunk_size))
+    def _combined(self, op: int, others) -> "SortedSet":
+        """A new set: ``self op other`` for each of ``others`` in turn."""
+        operands = [self._walkable(other) for other in others]  # all converted before any kernel runs
+        with _holding(self, *operands):
+            result = self
+            for b in operands:
+                result = self._combine(op, result, b)
+        if result is self:  # no operands: a copy
+            result = self._combine(_UNION, self, SortedRun(np.empty(0, dtype=self._codec.storage)))
+        new = type(self).__new__(type(self))
+        new._setup(result, self._dtype)
+        return new
+
+    def _update(self, op: int, others) -> None:
+        """``self op= other`` for each of ``others`` in turn, keeping the header."""
+        operands = [self._walkable(other) for other in others]  # all converted before any change
+        with _holding(self, *operands):
+            for b in operands:
+                m = len(b) if isinstance(b, SortedSet) else b.size
+                if op == _INTERSECTION or _strategy.in_place(_OP_NAMES[op], m, len(self)) == "combine":
+                    self._store.take_over(self._combine(op, self, b))
+                    continue
+                raw = b._raw() if isinstance(b, SortedSet) else b.raw()
+                if op == _UNION:
+                    self._add_sorted(raw)
+                elif op == _DIFFERENCE:
+                    self._discard_raw(raw)
+                else:  # symmetric difference: out with the keys present, in with the others
+                    found = self._rank(raw, False)[1]
+                    self._replace_raw(raw[found], raw[~found])
 
     def union(self, *others: Iterable[Any]) -> "SortedSet":
-        """Keys in the set or in any of ``others``: a new set.  O(n + m).
+        """Keys in the set or in any of ``others``: a new set (``s | other``).
+
+        O(n + m) for each operand in turn, at memory speed: one walk over
+        both sides' chunks, copying runs whole where one side's keys come in
+        runs (disjoint ranges, a small operand).  An operand that is not a
+        SortedSet of the same dtype is first converted and sorted,
+        O(m log m).
 
         Examples
         --------
         >>> SortedSet([1, 3]).union([2, 3], SortedSet([9])).to_numpy()
         array([1, 2, 3, 9])
         """
-        return self._new(self._merged("union", others))
+        return self._combined(_UNION, others)
 
     def intersection(self, *others: Iterable[Any]) -> "SortedSet":
-        """Keys in the set and in every one of ``others``: a new set.  O(n + m).
+        """Keys in the set and in every one of ``others``: a new set (``s & other``).
+
+        O(n + m) for operands of similar sizes; with a small operand of m
+        keys, O(m log n): the walk searches its way through the large one.
 
         Examples
         --------
         >>> SortedSet([1, 2, 3]).intersection([2, 3, 4]).to_numpy()
         array([2, 3])
         """
-        return self._new(self._merged("intersection", others))
+        return self._combined(_INTERSECTION, others)
 
     def difference(self, *others: Iterable[Any]) -> "SortedSet":
-        """Keys in the set and in none of ``others``: a new set.  O(n + m).
+        """Keys in the set and in none of ``others``: a new set (``s - other``).
+
+        O(n + m); with a small operand of m keys, the copy of the set's
+        keys (runs, at memory speed) plus O(m log n).
 
         Examples
         --------
         >>> SortedSet([1, 2, 3]).difference([2]).to_numpy()
         array([1, 3])
         """
-        return self._new(self._merged("difference", others))
+        return self._combined(_DIFFERENCE, others)
 
     def symmetric_difference(self, other: Iterable[Any]) -> "SortedSet":
-        """Keys in exactly one of the set and ``other``: a new set.  O(n + m).
+        """Keys in exactly one of the set and ``other``: a new set (``s ^ other``).  O(n + m).
 
         Examples
         --------
         >>> SortedSet([1, 2]).symmetric_difference([2, 3]).to_numpy()
         array([1, 3])
         """
-        return self._new(self._merged("symmetric_difference", (other,)))
+        return self._combined(_SYMMETRIC_DIFFERENCE, (other,))
 
     def update(self, *others: Iterable[Any]) -> None:
-        """Add the keys of every one of ``others`` (see :meth:`add_many` for indices)."""
-        for other in others:
-            self._add_sorted(self._sorted_keys(other))
+        """Add the keys of every one of ``others`` (``s |= other``; :meth:`add_many` reports indices).
+
+        A small operand (see :func:`jitset._strategy.in_place`) is merged
+        into the chunks its keys land in, O(m log n + chunks touched);
+        a large one by one walk into new chunks, O(n + m).  Every operand
+        is converted before the set changes: a bad one leaves it as it was.
+
+        Examples
+        --------
+        >>> s = SortedSet([1, 5])
+        >>> s.update([3], SortedSet([7]))
+        >>> s.to_numpy()
+        array([1, 3, 5, 7])
+        """
+        self._update(_UNION, others)
 
     def difference_update(self, *others: Iterable[Any]) -> None:
-        """Remove the keys of every one of ``others`` (see :meth:`discard_many` for indices)."""
-        for other in others:
-            self.discard_many(other.to_numpy() if isinstance(other, SortedSet) else other)
+        """Remove the keys of every one of ``others`` (``s -= other``; :meth:`discard_many` reports indices).
+
+        As :meth:`update`: a small operand edits the chunks in place, a
+        large one is one walk.
+
+        Examples
+        --------
+        >>> s = SortedSet([1, 3, 5])
+        >>> s.difference_update([3, 4])
+        >>> s.to_numpy()
+        array([1, 5])
+        """
+        self._update(_DIFFERENCE, others)
 
     def intersection_update(self, *others: Iterable[Any]) -> None:
-        """Keep only keys found in every one of ``others``."""
-        with self._held:
-            self._assign(self._merged("intersection", others))
+        """Keep only keys found in every one of ``others`` (``s &= other``).
+
+        One walk into new chunks, O(n + m), or O(m log n) for a small
+        operand of m keys.
+
+        Examples
+        --------
+        >>> s = SortedSet([1, 3, 5])
+        >>> s.intersection_update([5, 1, 2])
+        >>> s.to_numpy()
+        array([1, 5])
+        """
+        self._update(_INTERSECTION, others)
 
     def symmetric_difference_update(self, other: Iterable[Any]) -> None:
-        """Keep the keys in exactly one of the set and ``other``."""
-        with self._held:
-            self._assign(self._merged("symmetric_difference", (other,)))
+        """Keep the keys in exactly one of the set and ``other`` (``s ^= other``).
+
+        Examples
+        --------
+        >>> s = SortedSet([1, 3])
+        >>> s.symmetric_difference_update([3, 4])
+        >>> s.to_numpy()
+        array([1, 4])
+        """
+        self._update(_SYMMETRIC_DIFFERENCE, (other,))
 
     # ----------------------------------------------------------- comparisons
     # The meaning they have for built-in sets: ``other``'s elements count by
     # value, as ``in`` decides, and an element the dtype cannot hold (a str in
     # an int set, 1.5 in an int set) is simply not in the set, never an error.
-    # Against a SortedSet of the same dtype, one kernel walks both sets'
-    # chunks (is_subset); anything else is converted once to sorted storage
-    # keys and searched in one batch.
+    # One kernel (all_in) walks the keys of one side in order, galloping
+    # through the other; anything but a SortedSet of the same dtype is
+    # converted once to sorted storage keys and walked as one chunk.
 
     def _same_kind(self, other) -> bool:
         return isinstance(other, SortedSet) and other._dtype == self._dtype
 
-    def _elements(self, other) -> tuple[np.ndarray, int]:
-        """``other``'s distinct keys as ascending storage keys, and how many of its elements the dtype cannot hold."""
+    def _elements(self, other) -> tuple[SortedRun, int]:
+        """``other``'s distinct keys as a SortedRun, and how many of its elements the dtype cannot hold."""
         if isinstance(other, SortedSet):
             other = other.to_numpy()
         values = other if isinstance(other, np.ndarray) else list(other)
         try:
-            return sort_unique(self._batch(values)), 0
+            return SortedRun(sort_unique(self._batch(values))), 0
         except (TypeError, ValueError, OverflowError):
             pass  # some element does not fit: sort them out one by one
         fit = []
@@ -1108,11 +1202,14 @@ class SortedSet:
             except (TypeError, ValueError, OverflowError):
                 pass
         raw = np.array(fit, dtype=self._codec.storage)
-        return sort_unique(raw), len(values) - len(fit)
+        return SortedRun(sort_unique(raw)), len(values) - len(fit)
 
-    def _present(self, raw: np.ndarray) -> int:
-        """How many of the storage keys ``raw`` are in the set."""
-        return int(np.count_nonzero(self._rank(raw, False)[1]))
+    def _all_in(self, a: Union["SortedSet", SortedRun], b: Union["SortedSet", SortedRun], present: bool) -> bool:
+        """Whether every key of ``a`` is (``present``) or none is (not ``present``) in ``b``."""
+        with _holding(a, b):
+            a_addr = a._addr if isinstance(a, SortedSet) else a.address
+            b_addr = b._addr if isinstance(b, SortedSet) else b.address
+            return bool(self._k.all_in(a_addr, b_addr, self._like, present))
 
     def _subset_of(self, other: "SortedSet", equal: bool = False) -> bool:
         """Whether every key of the set is in ``other`` (same dtype), and for ``equal`` also as many."""
@@ -1120,14 +1217,14 @@ class SortedSet:
             n, m = len(self), len(other)
             if n > m or (equal and n != m):
                 return False
-            return n == 0 or bool(self._k.is_subset(self._addr, other._addr, self._like))
+            return self._all_in(self, other, True)
 
     def issubset(self, other: Iterable[Any]) -> bool:
         """Whether every key of the set is in ``other``, any iterable (``s <= other`` for sets).
 
         O(n + m) against a SortedSet of the same dtype (a merge walk that
         stops at the first miss); otherwise O(m log m) to sort ``other``'s
-        keys plus a batch search.
+        keys first.
 
         Examples
         --------
@@ -1136,9 +1233,8 @@ class SortedSet:
         """
         if self._same_kind(other):
             return self._subset_of(other)
-        raw, _ = self._elements(other)  # outside the hold: ``other`` may be any user iterable
-        with self._held:  # the count and the size of one state of the set
-            return self._present(raw) == len(self)
+        run, _ = self._elements(other)  # outside the hold: ``other`` may be any user iterable
+        return self._all_in(self, run, True)
 
     def issuperset(self, other: Iterable[Any]) -> bool:
         """Whether every element of ``other``, any iterable, is in the set (``s >= other`` for sets).
@@ -1150,22 +1246,24 @@ class SortedSet:
         """
         if self._same_kind(other):
             return other._subset_of(self)
-        raw, foreign = self._elements(other)
-        return foreign == 0 and self._present(raw) == len(raw)
+        run, foreign = self._elements(other)
+        return foreign == 0 and self._all_in(run, self, True)
 
     def isdisjoint(self, other: Iterable[Any]) -> bool:
         """Whether no element of ``other``, any iterable, is in the set.
+
+        A walk over the smaller side's keys, galloping through the larger:
+        O(m log(n / m)) for m <= n keys, stopping at the first common key.
 
         Examples
         --------
         >>> SortedSet([1, 2]).isdisjoint([3, "a"]), SortedSet([1, 2]).isdisjoint(range(2))
         (True, False)
         """
-        if self._same_kind(other):
-            with _holding(self, other):
-                return self._present(other._raw()) == 0
-        raw, _ = self._elements(other)
-        return self._present(raw) == 0
+        b = other if self._same_kind(other) else self._elements(other)[0]
+        with _holding(self, b):
+            small, large = (self, b) if len(self) <= (len(b) if isinstance(b, SortedSet) else b.size) else (b, self)
+            return self._all_in(small, large, False)
 
     def __eq__(self, other: object) -> bool:
         """``s == other``: for any ``collections.abc.Set``, the same elements (by value, like ``set``).
@@ -1455,12 +1553,22 @@ class SortedSet:
 
 
 @contextlib.contextmanager
-def _holding(a: SortedSet, b: SortedSet):
-    """Hold two sets at once, always in the same order (by header address), so
-    that two threads comparing ``a <= b`` and ``b <= a`` cannot deadlock."""
-    first, second = (a, b) if a._addr <= b._addr else (b, a)
-    with first._held, second._held:
-        yield
+def _holding(*operands):
+    """Hold the sets among ``operands`` (SortedRuns need no lock), always in the
+    same order (by header address), so that two threads comparing ``a <= b``
+    and ``b <= a`` cannot deadlock."""
+    sets = sorted({id(x): x for x in operands if isinstance(x, SortedSet)}.values(), key=lambda x: x._addr)
+    if len(sets) == 1:  # the common cases without an ExitStack's few microseconds
+        with sets[0]._held:
+            yield
+    elif len(sets) == 2:
+        with sets[0]._held, sets[1]._held:
+            yield
+    else:
+        with contextlib.ExitStack() as stack:
+            for x in sets:
+                stack.enter_context(x._held)
+            yield
 
 
 register_class(SortedSet)  # SortedSet(...) in compiled code, and typeof for numba
