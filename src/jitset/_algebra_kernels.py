@@ -21,7 +21,7 @@ O(m log n): no separate strategy is needed for a small operand.
 
 from __future__ import annotations
 
-from jitset._kernels import _emit_run, _finish_fill, _search, _start_fill, merge_limit
+from jitset._kernels import _emit_run, _finish_fill, _guess, _search, _start_fill, merge_limit
 from jitset._batch_kernels import _next_chunk
 from jitset._plumbing import H_CHUNK, H_NCHUNKS, H_SIZE, batch_kernel, helper, prefetch_read, state_view
 
@@ -127,15 +127,19 @@ def combine(a_address, b_address, op, dest_address, like):
             _prefetch_row(bkeys, border, pb + 1, nb)
             blk = RUN
             continue
-        if ia + RUN < ca and arow[ia + RUN] < y:  # within the chunk (its fence is >= y)
-            e = _search(arow, ca, y, ia + RUN)
+        # A run within the chunk (its fence is >= y): its end is searched from a
+        # guess interpolated over the rest of the chunk, as the scalar search
+        # does; a gallop from ia + RUN took ~16 dependent loads per key of a
+        # small operand.
+        if ia + RUN < ca and arow[ia + RUN] < y:
+            e = _search(arow, ca, y, ia + RUN + _guess(ca - ia - RUN, y, arow[ia + RUN], afences[pa]))
             if keep_a:
                 p = _emit_run(keys, fences, counts, order, p, akeys, aorder[pa], ia, e - ia, per_chunk)
             ia = e
             blk = RUN
             continue
         if ib + RUN < cb and brow[ib + RUN] < x:
-            e = _search(brow, cb, x, ib + RUN)
+            e = _search(brow, cb, x, ib + RUN + _guess(cb - ib - RUN, x, brow[ib + RUN], bfences[pb]))
             if keep_b:
                 p = _emit_run(keys, fences, counts, order, p, bkeys, border[pb], ib, e - ib, per_chunk)
             ib = e
