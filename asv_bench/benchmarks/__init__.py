@@ -6,8 +6,9 @@ Modules:
   bisect_left, floor), each timed as a Python loop of 1,000 calls.
 * :mod:`.batch` -- add_many, discard_many, replace_many, contains_many,
   searchsorted, index_many, take.
-* :mod:`.build` -- building from unsorted and from sorted keys; union and
-  intersection.
+* :mod:`.build` -- building from unsorted and from sorted keys; the four set
+  operators on fresh and on long-lived sets, in-place forms, a small set
+  with a large one.
 * :mod:`.memory` -- bytes per key, chunk fill factor, peak memory of a 1M
   build.
 * :mod:`.compile_time` -- a fresh process's first use, with numba's cache

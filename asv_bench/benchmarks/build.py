@@ -1,10 +1,15 @@
-"""Building sets, and set algebra between two sets of the same size."""
+"""Building sets, and set algebra: two sets of the same size, and a small set with a large one."""
 
 from __future__ import annotations
 
-from jitset import SortedSet
+import functools
 
-from ._common import CHUNKS, SIZES, base_set, other_set, sorted_keys, unsorted_keys, warm_jit
+import numpy as np
+
+from jitset import SortedSet
+from jitset._bench_scale import _long_lived
+
+from ._common import CHUNKS, SIZES, base_set, mixed_queries, other_set, sorted_keys, unsorted_keys, warm_jit
 
 
 class Build:
@@ -29,9 +34,9 @@ class Build:
 
 
 class SetAlgebra:
-    """``a | b`` and ``a & b`` for two ``n``-key sets sharing half their keys.
+    """The four operators on two ``n``-key sets sharing half their keys (fresh ``from_sorted``).
 
-    Both return a new set (one merge of the sorted runs, then a fill).
+    Each returns a new set, written in one walk over both sets' chunks.
     """
 
     params = [SIZES]
@@ -49,3 +54,77 @@ class SetAlgebra:
     def time_intersection(self, n):
         """``a & b``: n / 2 keys out."""
         self.a & self.b
+
+    def time_difference(self, n):
+        """``a - b``: n / 2 keys out."""
+        self.a - self.b
+
+    def time_symmetric_difference(self, n):
+        """``a ^ b``: n keys out."""
+        self.a ^ self.b
+
+
+@functools.lru_cache(maxsize=None)
+def _long_lived_pair(n: int) -> tuple:
+    """Two independent long-lived ``n``-key sets (memoized, never mutated): see _bench_scale._long_lived."""
+    rng = np.random.default_rng(n)
+    a = _long_lived(SortedSet(rng.integers(0, 2**62, n)), rng)
+    b = _long_lived(SortedSet(rng.integers(0, 2**62, n)), rng)
+    return a, b
+
+
+class SetAlgebraLongLived:
+    """Operators and in-place forms on two independent sets after five rounds of batches.
+
+    The inputs users more often have: keys that interleave one by one and
+    chunks whose rows lie anywhere in memory.
+    """
+
+    params = [[10**5, 10**6]]
+    param_names = ["size"]
+    number = 1  # the in-place forms mutate: one timed call per setup
+    timeout = 120
+
+    def setup(self, n):
+        warm_jit()
+        self.a, self.b = _long_lived_pair(n)
+        self.c = self.a.copy()
+
+    def time_union(self, n):
+        self.a | self.b
+
+    def time_difference(self, n):
+        self.a - self.b
+
+    def time_in_place_union(self, n):
+        """``c |= b`` on a copy of ``a``."""
+        self.c |= self.b
+
+    def time_in_place_intersection(self, n):
+        self.c &= self.b
+
+    def time_in_place_difference(self, n):
+        self.c -= self.b
+
+
+class SmallWithLarge:
+    """1,000 keys with ``n``: answered by searching the large set, not walking it."""
+
+    params = [[10**6, 10**7]]
+    param_names = ["size"]
+
+    def setup(self, n):
+        warm_jit()
+        self.big = base_set(n)
+        self.keys = mixed_queries(n, 1_000)
+        self.small = SortedSet(self.keys)
+
+    def time_big_and_small(self, n):
+        self.big & self.small
+
+    def time_small_and_big(self, n):
+        self.small & self.big
+
+    def time_contains_many_reference(self, n):
+        """What ``big & small`` is measured against."""
+        self.big.contains_many(self.keys)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import operator
 import statistics
 import sys
 import time
@@ -197,49 +198,136 @@ def batch_vs_loop(
     return result
 
 
+def _long_lived(s, rng: np.random.Generator, rounds: int = 5):
+    """``s`` after ``rounds`` of ``add_many`` and ``discard_many`` of a tenth of its size each.
+
+    Chunks split and merge and their rows end up anywhere in memory: the
+    layout a set has after a while in use, not the one a bulk build leaves.
+    """
+    m = max(1, len(s) // 10)
+    for _ in range(rounds):
+        s.add_many(rng.integers(0, _KEY_HIGH, m, dtype=np.int64))
+        s.discard_many(s.take(rng.integers(0, len(s), m)))
+    return s
+
+
+def _algebra_inputs(a_keys: np.ndarray, b_keys: np.ndarray, rng: np.random.Generator):
+    """The input kinds of the set-algebra table: ``(label, a, b)``, each a pair of SortedSets."""
+    from jitset import SortedSet
+
+    yield "half shared, fresh from_sorted", SortedSet.from_sorted(a_keys), SortedSet.from_sorted(b_keys)
+    c_keys = _random_set_keys(rng, len(b_keys))  # independent of a: they share almost nothing
+    yield "independent, fresh from_sorted", SortedSet.from_sorted(a_keys), SortedSet.from_sorted(c_keys)
+    a, c = SortedSet(rng.permutation(a_keys)), SortedSet(rng.permutation(c_keys))
+    yield "independent, built unsorted", a, c
+    yield "independent, long-lived", _long_lived(a, rng), _long_lived(c, rng)
+
+
+def _numpy_ops():
+    """NumPy's counterpart of each operator on two sorted unique arrays, and its name."""
+    from jitset._keys import sort_unique
+
+    return {
+        "|": (lambda x, y: sort_unique(np.concatenate([x, y])), "concatenate + sort + dedupe"),
+        "&": (lambda x, y: np.intersect1d(x, y, assume_unique=True), "intersect1d(assume_unique=True)"),
+        "-": (lambda x, y: np.setdiff1d(x, y, assume_unique=True), "setdiff1d(assume_unique=True)"),
+        "^": (lambda x, y: np.setxor1d(x, y, assume_unique=True), "setxor1d(assume_unique=True)"),
+    }
+
+
+_OPERATORS = {"|": operator.or_, "&": operator.and_, "-": operator.sub, "^": operator.xor}
+_IN_PLACE = {"|=": operator.ior, "&=": operator.iand, "-=": operator.isub, "^=": operator.ixor}
+
+
 def set_algebra(
     a_keys: np.ndarray,
     b_keys: np.ndarray,
     repeats: int = 5,
     out: TextIO = sys.stdout,
+    seed: int = 21,
 ) -> dict:
-    """``|``, ``&``, ``-``, ``^`` of two SortedSets against NumPy on the same sorted arrays.
+    """``|``, ``&``, ``-``, ``^`` and their in-place forms against NumPy, on four kinds of input.
 
-    NumPy's side is what a user holding two sorted unique arrays would call:
-    ``concatenate`` + ``sort`` + dedupe for the union (``np.union1d`` hashes
-    in NumPy 2.x and is far slower), ``intersect1d`` / ``setdiff1d`` /
-    ``setxor1d`` with ``assume_unique=True``.  Both sides start from their
-    own containers and end with a new one.  Returns ``{op: (jitset ns, numpy
-    ns)}`` per input key.
+    The inputs: the bench's two sets sharing half their keys (``a_keys``,
+    ``b_keys``, fresh ``from_sorted``); ``a_keys`` with an independent set
+    of ``len(b_keys)`` random keys, built by ``from_sorted``, from unsorted
+    arrays, and long-lived (five rounds of batches of a tenth of the set,
+    :func:`_long_lived`).  NumPy's side is what a user holding two sorted
+    unique arrays would call: ``concatenate`` + ``sort`` + dedupe for the
+    union (``np.union1d`` hashes in NumPy 2.x and is far slower),
+    ``intersect1d`` / ``setdiff1d`` / ``setxor1d`` with
+    ``assume_unique=True``, on the sets' own keys.  Both sides start from
+    their own containers and end with a new one.  The in-place forms run on
+    a copy of the long-lived set (the copy untimed).  Then a small set
+    (1,000 keys, or a tenth of the set if smaller, half of them present)
+    with the large one, against ``contains_many`` of its keys.
+
+    Returns ``{"kinds": {label: {op: (jitset ns, numpy ns)}}, "in_place":
+    {op: (...)}, "small": {case: (jitset ns, reference ns)}}``, ns per input
+    key (per small key for the small cases).
     """
     from jitset import SortedSet
-    from jitset._keys import sort_unique
 
-    a, b = SortedSet.from_sorted(a_keys), SortedSet.from_sorted(b_keys)
-    cases = {
-        "union": (lambda: a | b, lambda: sort_unique(np.concatenate([a_keys, b_keys])), "concatenate + sort + dedupe"),
-        "intersection": (lambda: a & b, lambda: np.intersect1d(a_keys, b_keys, assume_unique=True),
-                         "intersect1d(assume_unique=True)"),
-        "difference": (lambda: a - b, lambda: np.setdiff1d(a_keys, b_keys, assume_unique=True),
-                       "setdiff1d(assume_unique=True)"),
-        "symmetric_difference": (lambda: a ^ b, lambda: np.setxor1d(a_keys, b_keys, assume_unique=True),
-                                 "setxor1d(assume_unique=True)"),
-    }
-    n = len(a_keys) + len(b_keys)
-    print(f"\nset algebra: two sets of {len(a_keys):,} and {len(b_keys):,} keys, half shared; ns per input key, "
-          f"median of {repeats} alternating runs", file=out)
-    head = f"{'operation':<21} {'jitset':>8} {'numpy':>8} {'ratio':>7}  numpy call"
+    rng = np.random.default_rng(seed)
+    numpy_ops = _numpy_ops()
+    result: dict = {"kinds": {}, "in_place": {}, "small": {}}
+    print(f"\nset algebra: {len(a_keys):,} + {len(b_keys):,} random keys; ns per input key, median of "
+          f"{repeats} alternating runs (ratio: jitset / NumPy on the sets' sorted keys)", file=out)
+    head = f"{'input':<31}" + "".join(f" | {'a ' + op + ' b':>8} {'ratio':>6}" for op in _OPERATORS)
     print(head, file=out)
     print("-" * len(head), file=out)
-    result = {}
-    for op, (mine, theirs, call) in cases.items():
-        if not np.array_equal(mine().to_numpy(), theirs()):
-            print(f"WARNING: {op} disagrees with NumPy (benchmark bug)", file=out)
+
+    def paired(mine, theirs, n):
         pairs = [(_timed(mine), _timed(theirs)) for _ in range(repeats)]
-        j = statistics.median(p[0] for p in pairs) / n * 1e9
-        k = statistics.median(p[1] for p in pairs) / n * 1e9
-        result[op] = (j, k)
-        print(f"{op:<21} {_fmt_value(j):>8} {_fmt_value(k):>8} {_fmt_ratio(j / k):>7}  {call}", file=out)
+        return (statistics.median(p[0] for p in pairs) / n * 1e9, statistics.median(p[1] for p in pairs) / n * 1e9)
+
+    for label, a, b in _algebra_inputs(a_keys, b_keys, rng):
+        x, y = a.to_numpy(), b.to_numpy()
+        row = result["kinds"][label] = {}
+        line = f"{label:<31}"
+        for op, fn in _OPERATORS.items():
+            theirs = numpy_ops[op][0]
+            if not np.array_equal(fn(a, b).to_numpy(), theirs(x, y)):
+                print(f"WARNING: a {op} b disagrees with NumPy (benchmark bug)", file=out)
+            row[op] = j, k = paired(lambda: fn(a, b), lambda: theirs(x, y), len(a) + len(b))
+            line += f" | {_fmt_value(j):>8} {_fmt_ratio(j / k):>6}"
+        print(line, file=out)
+
+    # In place, on the last (long-lived) pair: each run on a fresh copy of a.
+    line = f"{'in place, long-lived (a op= b)':<31}"
+    for op, fn in _IN_PLACE.items():
+        theirs = numpy_ops[op[0]][0]
+        samples = []
+        for _ in range(repeats):
+            c = a.copy()
+            samples.append((_timed(lambda: fn(c, b)), _timed(lambda: theirs(x, y))))
+        n = len(a) + len(b)
+        result["in_place"][op] = j, k = (statistics.median(p[0] for p in samples) / n * 1e9,
+                                         statistics.median(p[1] for p in samples) / n * 1e9)
+        line += f" | {_fmt_value(j):>8} {_fmt_ratio(j / k):>6}"
+    print(line, file=out)
+    print("  NumPy: " + "; ".join(f"a {op} b: {call}" for op, (_, call) in numpy_ops.items()), file=out)
+
+    # A small set with the large one: answered by searching the large one.
+    big = SortedSet.from_sorted(a_keys)
+    m = max(1, min(1_000, len(a_keys) // 10))
+    small_keys = rng.permutation(np.concatenate([_present(rng, a_keys, m - m // 2), _absent(rng, a_keys, m // 2)]))
+    small = SortedSet(small_keys)
+    probe = lambda: big.contains_many(small_keys)  # noqa: E731
+    copy = big.copy
+    cases = {
+        "big & small": (lambda: big & small, probe, "big.contains_many(small)"),
+        "small & big": (lambda: small & big, probe, "big.contains_many(small)"),
+        "big - small": (lambda: big - small, copy, "big.copy()"),
+    }
+    print(f"\nsmall with large: {m:,} keys (half present) and {len(a_keys):,}; us per call, median of "
+          f"{repeats} alternating runs", file=out)
+    for name, (mine, reference, call) in cases.items():
+        mine(), reference()  # first calls: nothing to load in the timed ones
+        j, k = paired(mine, reference, 1)
+        result["small"][name] = (j, k)
+        print(f"  {name:<12} {_fmt_value(j / 1e3):>9} us   {_fmt_ratio(j / k):>7} of {call} "
+              f"({_fmt_value(k / 1e3)} us)", file=out)
     return result
 
 
