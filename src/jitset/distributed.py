@@ -379,8 +379,17 @@ class DistributedSortedSet:
                       for f, (_, _, n) in zip(futures, live)]
         return da.concatenate(chunks) if chunks else da.from_array(np.empty(0, dtype=self._dtype))
 
+    def _alive(self) -> set:
+        """The addresses of the cluster's workers, asked of the scheduler now.
+
+        Not ``client.scheduler_info()["workers"]``: that returns the client's
+        cached identity, which its periodic refresh fetches without the
+        workers, so under load it was seen empty (a CI run's "no workers").
+        """
+        return set(self._client.nthreads())
+
     def _workers(self) -> list:
-        workers = sorted(self._client.scheduler_info()["workers"])
+        workers = sorted(self._alive())
         if not workers:
             raise RuntimeError("the Dask cluster has no workers")
         return workers
@@ -464,7 +473,7 @@ class DistributedSortedSet:
     def _lost(self) -> list:
         """Partitions whose worker is no longer in the cluster."""
         try:
-            alive = set(self._client.scheduler_info()["workers"])
+            alive = self._alive()
         except Exception:  # the scheduler is gone too: every partition is lost
             alive = set()
         return [i for i, w in enumerate(self._where) if w not in alive]
