@@ -9,7 +9,7 @@ mutation reports the index it affected.
 2
 """
 
+from jitset._version import __version__
 from jitset.sortedset import DEFAULT_CHUNK_SIZE, SortedSet
 
 __all__ = ["SortedSet", "DEFAULT_CHUNK_SIZE", "__version__"]
-__version__ = "0.1.0"

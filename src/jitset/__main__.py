@@ -1,4 +1,4 @@
-"""Command line: ``python -m jitset demo``, ``bench`` and ``compile``.
+"""Command line: ``python -m jitset demo``, ``bench`` and ``compile`` (and ``--version``).
 
 ``demo`` is the main job: a member list of a million members kept in sync
 with a client through the indices every change reports.  ``bench`` compares
@@ -14,7 +14,10 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    from jitset._version import __version__
+
     parser = argparse.ArgumentParser(prog="python -m jitset", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"jitset {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="Discord-style member list: stream presence changes, sync a client")
     demo.add_argument("--members", type=int, default=1_000_000)
