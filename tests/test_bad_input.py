@@ -38,7 +38,7 @@ class LyingArray:
 
 BAD_SCALARS = st.sampled_from(
     [None, "a", b"x", 3.5, float("nan"), float("inf"), -1, 2**64, -(2**63) - 1, 2**200, [1], (1, 2), {1: 2},
-     np.datetime64("NaT"), np.datetime64("2020-01-01"), np.timedelta64(1, "s"), 1j, object(), np.float64(2.5),
+     np.datetime64("NaT", "s"), np.datetime64("2020-01-01"), np.timedelta64(1, "s"), 1j, object(), np.float64(2.5),
      np.array([1, 2]), np.array(5.5), b"far too long for the widths here", "far too long as well", (1, b"x", -1),
      (1, b"x" * 20, 1), (300, b"x", 1), (1.5, b"x", 1), (1, "x", 1), (1, b"x"), np.array([b"x"])]
 )

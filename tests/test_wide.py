@@ -190,7 +190,7 @@ def test_rejections_name_the_key_and_leave_the_set_unchanged():
         (m.add_many, np.array([(1, b"x" * 17, 1)], dtype=[("a", "u1"), ("b", "S17"), ("c", "u8")]), ValueError, "longer"),
         (m.add, 5, TypeError, "not a tuple"),
         (x.add, (float("nan"), "a", np.datetime64(0, "s")), ValueError, "NaN"),
-        (x.add, (1.0, "a", np.datetime64("NaT")), ValueError, "NaT"),
+        (x.add, (1.0, "a", np.datetime64("NaT", "s")), ValueError, "NaT"),
         (x.add, (1.0, "a", np.datetime64(1, "ms")), TypeError, "whole number"),
     ]
     for method, key, exc, text in cases:
