@@ -142,4 +142,6 @@ def _peer(ids, names, group, who, to, n_ticks, jitset_rate, out) -> None:
     rate = events / sum(ticks)
     print(f"sortedcontainers.SortedSet, first {n_ticks} ticks of the same stream: {rate:,.0f} events/s, "
           f"per tick p50 {p50:.1f} ms, p99 {p99:.1f} ms; {size / len(keys):.1f} bytes per member", file=out)
-    print(f"jitset is {jitset_rate / rate:.0f}x the events/s of sortedcontainers here", file=out)
+    ratio = jitset_rate / rate
+    print(f"jitset is {ratio:.0f}x" if ratio >= 10 else f"jitset is {ratio:.2g}x", "the events/s of sortedcontainers here",
+          file=out)
