@@ -1360,7 +1360,7 @@ class SortedSet:
         return self._blocks(0, len(self), reverse=True)
 
     def islice(self, start: Optional[int] = None, stop: Optional[int] = None, reverse: bool = False) -> Iterator[Any]:
-        """An iterator over the keys at indices ``start .. stop-1``, like ``itertools.islice(s, start, stop)``.
+        """An iterator over the keys at indices ``start`` to ``stop - 1``, like ``itertools.islice(s, start, stop)``.
 
         sortedcontainers' semantics: negative indices count from the end,
         out-of-range ones are clipped, and ``start >= stop`` gives nothing;
