@@ -1,7 +1,7 @@
 """The bench command's growth table: how it times sizes, and that it runs.
 
 Timings themselves are never asserted (the machines are noisy; see the
-README's Performance section): these tests check what is measured and in
+Performance page, docs/performance.md): these tests check what is measured and in
 what order, on tiny sets, so that they cost a second or two.
 """
 

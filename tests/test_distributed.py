@@ -384,14 +384,14 @@ def test_dask_arrays_in_and_out(client):
 
 
 def test_the_readme_example_runs(tmp_path):
-    """The README's "When one machine is not enough" block, as a script, prints what its comments say."""
+    """The example of the guide's "Beyond one machine" page, as a script, prints what its comments say."""
     import pathlib
     import re
     import subprocess
     import sys
 
-    readme = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
-    section = re.search(r"## When one machine is not enough\n(.*?)\n## ", readme, re.S).group(1)
+    page = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "distributed.md").read_text()
+    section = re.search(r"# Beyond one machine\n(.*?)\n## ", page, re.S).group(1)
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1).replace("/tmp/ids", str(tmp_path / "ids"))
     script = tmp_path / "example.py"
     script.write_text(code)

@@ -869,7 +869,7 @@ def compiled_loops() -> dict:
 
 @functools.lru_cache(maxsize=None)
 def window_ranks_compiled():
-    """The README's sliding-window example, compiled: rank of each value among the last ``w``."""
+    """The sliding-window example of docs/numba.md, compiled: rank of each value among the last ``w``."""
     from jitset import SortedSet
     from jitset._plumbing import cached
 
@@ -989,7 +989,7 @@ def _inside_numba(d: _Keys, repeats: int, out: TextIO, progress: Callable[[str],
     print(f"  - compiling a new user function that calls add, in, index, s[i] and discard (jitset's own "
           f"kernels already compiled): {user_function_seconds('int64'):.1f} s", file=out)
 
-    # the README's sliding-window ranks, the same loop three ways
+    # the sliding-window ranks of docs/numba.md, the same loop three ways
     values = np.random.default_rng(4242).integers(0, 1_000, 200_000)
     w = 1_000
     window = window_ranks_compiled()
@@ -1092,7 +1092,7 @@ def run(
     numba_rows : bool
         Also time scalar methods called from compiled (numba) loops against
         jitset's Python calls and sortedcontainers, the cost of passing a set
-        into a compiled function, and the README's sliding-window example.
+        into a compiled function, and the sliding-window example of docs/numba.md.
     threads : bool
         Also time scalar calls (from Python and from compiled loops) on the
         serialized path that free-threaded Python takes, against the

@@ -23,7 +23,7 @@ rewrites), not on ``m`` alone: a rule measured at one set size in absolute
 numbers went wrong at others (at 10^7 keys a 100,000-key ``discard_many``
 took a rebuild, 1.1-2x slower than calling the scalar kernel per key).
 
-The constants below were measured on the 2-core machine of the README, with
+The constants below were measured on the 2-core machine of docs/performance.md, with
 random int64 keys and batches of random keys, at 10^5 to 10^8 keys
 (``python -m jitset bench --strategies``, ns per key, median of 3; the 10^7
 and 10^8 rows after the last change to the walks)::
