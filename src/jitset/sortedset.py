@@ -1024,12 +1024,11 @@ class SortedSet:
 
         The caller holds the sets among ``a`` and ``b``.
         """
-        na, nb = len(a) if isinstance(a, SortedSet) else a.size, len(b) if isinstance(b, SortedSet) else b.size
+        a, b = _walked(a), _walked(b)
+        na, nb = a.size, b.size
         bound = {_UNION: na + nb, _INTERSECTION: min(na, nb), _DIFFERENCE: na}.get(op, na + nb)
         dest = Storage(self._codec.storage, self.chunk_size, rows_for(bound, self.chunk_size))
-        a_addr = a._addr if isinstance(a, SortedSet) else a.address
-        b_addr = b._addr if isinstance(b, SortedSet) else b.address
-        self._k.combine(a_addr, b_addr, op, dest.address, self._like)
+        self._k.combine(a.address, b.address, op, dest.address, self._like)
         dest.trim()
         return dest
 
@@ -1051,7 +1050,7 @@ class SortedSet:
         operands = [self._walkable(other) for other in others]  # all converted before any change
         with _holding(self, *operands):
             for b in operands:
-                m = len(b) if isinstance(b, SortedSet) else b.size
+                m = _walked(b).size
                 if op == _INTERSECTION or _strategy.in_place(_OP_NAMES[op], m, len(self)) == "combine":
                     self._store.take_over(self._combine(op, self, b))
                     continue
@@ -1207,9 +1206,7 @@ class SortedSet:
     def _all_in(self, a: Union["SortedSet", SortedRun], b: Union["SortedSet", SortedRun], present: bool) -> bool:
         """Whether every key of ``a`` is (``present``) or none is (not ``present``) in ``b``."""
         with _holding(a, b):
-            a_addr = a._addr if isinstance(a, SortedSet) else a.address
-            b_addr = b._addr if isinstance(b, SortedSet) else b.address
-            return bool(self._k.all_in(a_addr, b_addr, self._like, present))
+            return bool(self._k.all_in(_walked(a).address, _walked(b).address, self._like, present))
 
     def _subset_of(self, other: "SortedSet", equal: bool = False) -> bool:
         """Whether every key of the set is in ``other`` (same dtype), and for ``equal`` also as many."""
@@ -1262,7 +1259,7 @@ class SortedSet:
         """
         b = other if self._same_kind(other) else self._elements(other)[0]
         with _holding(self, b):
-            small, large = (self, b) if len(self) <= (len(b) if isinstance(b, SortedSet) else b.size) else (b, self)
+            small, large = (self, b) if len(self) <= _walked(b).size else (b, self)
             return self._all_in(small, large, False)
 
     def __eq__(self, other: object) -> bool:
@@ -1550,6 +1547,12 @@ class SortedSet:
         assert increasing(flat).all(), "keys are not strictly increasing across and within chunks"
         last = rows[np.arange(nchunks), counts - 1]
         assert np.array_equal(st.fences[:nchunks], last), "a fence is not its chunk's last key"
+
+
+def _walked(x: Union[SortedSet, Storage, SortedRun]) -> Union[Storage, SortedRun]:
+    """What the algebra kernels walk for an operand: a set's storage, or the
+    storage or SortedRun itself (each has ``.address`` and ``.size``)."""
+    return x._store if isinstance(x, SortedSet) else x
 
 
 @contextlib.contextmanager
