@@ -59,11 +59,14 @@ def _prefetch_row(keys, order, p, n):
 
 
 @helper
-def _emit_rest(keys, fences, counts, order, p, skeys, scounts, sorder, q, start, n, per_chunk):
-    """Append the keys of a side from chunk ``q``, offset ``start``, to its end (``n`` chunks)."""
+def _emit_rest(h, keys, fences, counts, order, p, skeys, scounts, sorder, q, start, n, per_chunk):
+    """Append the keys of a side from chunk ``q``, offset ``start``, to its end (``n`` chunks).
+
+    Keys only: a set operation's result is a set, whatever its operands are.
+    """
     while q < n:
         c = scounts[q]
-        p = _emit_run(keys, fences, counts, order, p, skeys, sorder[q], start, c - start, per_chunk)
+        p = _emit_run(h, keys, fences, counts, order, p, skeys, sorder[q], start, c - start, 0, per_chunk)
         start = 0
         q += 1
     return p
@@ -109,7 +112,7 @@ def combine(a_address, b_address, op, dest_address, like):
         # ---- a run of one side below the other's current key: copy or skip it whole
         if afences[pa] < y:  # the rest of a's chunk
             if keep_a:
-                p = _emit_run(keys, fences, counts, order, p, akeys, aorder[pa], ia, ca - ia, per_chunk)
+                p = _emit_run(h, keys, fences, counts, order, p, akeys, aorder[pa], ia, ca - ia, 0, per_chunk)
                 pa += 1
             else:
                 pa = _next_chunk(afences, pa + 1, na, y)
@@ -119,7 +122,7 @@ def combine(a_address, b_address, op, dest_address, like):
             continue
         if bfences[pb] < x:
             if keep_b:
-                p = _emit_run(keys, fences, counts, order, p, bkeys, border[pb], ib, cb - ib, per_chunk)
+                p = _emit_run(h, keys, fences, counts, order, p, bkeys, border[pb], ib, cb - ib, 0, per_chunk)
                 pb += 1
             else:
                 pb = _next_chunk(bfences, pb + 1, nb, x)
@@ -134,14 +137,14 @@ def combine(a_address, b_address, op, dest_address, like):
         if ia + RUN < ca and arow[ia + RUN] < y:
             e = _search(arow, ca, y, ia + RUN + _guess(ca - ia - RUN, y, arow[ia + RUN], afences[pa]))
             if keep_a:
-                p = _emit_run(keys, fences, counts, order, p, akeys, aorder[pa], ia, e - ia, per_chunk)
+                p = _emit_run(h, keys, fences, counts, order, p, akeys, aorder[pa], ia, e - ia, 0, per_chunk)
             ia = e
             blk = RUN
             continue
         if ib + RUN < cb and brow[ib + RUN] < x:
             e = _search(brow, cb, x, ib + RUN + _guess(cb - ib - RUN, x, brow[ib + RUN], bfences[pb]))
             if keep_b:
-                p = _emit_run(keys, fences, counts, order, p, bkeys, border[pb], ib, e - ib, per_chunk)
+                p = _emit_run(h, keys, fences, counts, order, p, bkeys, border[pb], ib, e - ib, 0, per_chunk)
             ib = e
             blk = RUN
             continue
@@ -202,9 +205,9 @@ def combine(a_address, b_address, op, dest_address, like):
             ib = 0
             _prefetch_row(bkeys, border, pb + 1, nb)
     if keep_a:
-        p = _emit_rest(keys, fences, counts, order, p, akeys, acounts, aorder, pa, ia, na, per_chunk)
+        p = _emit_rest(h, keys, fences, counts, order, p, akeys, acounts, aorder, pa, ia, na, per_chunk)
     if keep_b:
-        p = _emit_rest(keys, fences, counts, order, p, bkeys, bcounts, border, pb, ib, nb, per_chunk)
+        p = _emit_rest(h, keys, fences, counts, order, p, bkeys, bcounts, border, pb, ib, nb, per_chunk)
     if p > 0 and counts[p] == 0:  # a row opened for a block that kept nothing
         p -= 1
     size = 0

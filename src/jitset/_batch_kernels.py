@@ -17,6 +17,12 @@ keys per chunk it brings and the share of the set it rewrites:
   storage (``rebuild``).  Cost ~ n + m, sequential, but it allocates a set's
   worth of memory.
 
+A dict's batches bring values too, as the address of ``H_VWIDTH`` bytes per
+key in the batch's order (0 for a set: no values, nothing written); the
+kernels move values with their keys (:func:`jitset._plumbing.move_items`).
+With ``overwrite`` a key already present takes the batch's value (a dict's
+upsert), else it keeps its own.
+
 Batches arrive sorted and deduplicated: NumPy's sort is SIMD-accelerated and
 measured 6x faster than numba's ``np.sort`` here (1.2 ms vs 6.8 ms for 100k
 int64), so the Python layer sorts with NumPy and the kernels merge.
@@ -48,7 +54,23 @@ from jitset._kernels import (
     merge_limit,
     min_fill,
 )
-from jitset._plumbing import H_CAP, H_CHUNK, H_NCHUNKS, H_SIZE, H_VERSION, batch_kernel, helper, move, prefetch, state_view
+from jitset._plumbing import (
+    H_CAP,
+    H_CHUNK,
+    H_NCHUNKS,
+    H_SIZE,
+    H_VERSION,
+    H_VWIDTH,
+    batch_kernel,
+    copy_values,
+    helper,
+    move_items,
+    move_values,
+    prefetch,
+    state_view,
+    value_address,
+)
+from jitset._plumbing import _memmove_bytes
 
 
 #: merge_add and merge_discard rebuild the Fenwick tree once (and
@@ -126,17 +148,19 @@ def _prefetch_query(keys, fences, counts, order, p, nchunks, x):
 
 
 @batch_kernel
-def add_sorted(address, batch, start, out):
-    """Insert ``batch[start:]`` (sorted, unique) one by one, ascending.
+def add_sorted(address, batch, values, overwrite, start, out):
+    """Insert ``batch[start:]`` (sorted, unique) one by one, ascending (values: see the module).
 
     Writes the index of every newly inserted key to ``out`` (from ``out[0]``).
     Returns ``(next_start, written)``: ``next_start < len(batch)`` means a
     split needed a row; the caller grows the storage and calls again from there.
     """
     h, keys, fences, counts, order, tree = state_view(address, batch)
+    w = h[H_VWIDTH]
     written = 0
     for i in range(start, batch.shape[0]):
-        index, status = _add_key(h, keys, fences, counts, order, tree, batch[i])
+        value = values + i * w if values else 0
+        index, status = _add_key(h, keys, fences, counts, order, tree, batch[i], value, overwrite)
         if status == NEED_ROOM:
             return i, written
         if status == 1:
@@ -166,12 +190,15 @@ def _run_end(batch, i, fence):
 
 
 @helper
-def _merge_chunk(merged, n, keys, row, c, batch, i, j, out, written, emitted):
+def _merge_chunk(h, merged, mvalues, n, keys, row, c, batch, values, overwrite, i, j, out, written, emitted):
     """Append chunk ``row`` (``c`` keys) merged with ``batch[i:j]`` to ``merged[n:]``.
 
     New keys get index ``emitted + position`` in ``out[written:]``; keys
-    already present are kept once and not reported.  Returns ``(n, written)``.
+    already present are kept once and not reported.  A dict's values go to
+    address ``mvalues`` (``H_VWIDTH`` bytes a key, like ``merged``).
+    Returns ``(n, written)``.
     """
+    w = h[H_VWIDTH]
     t = 0
     k = i
     while t < c and k < j:
@@ -179,28 +206,45 @@ def _merge_chunk(merged, n, keys, row, c, batch, i, j, out, written, emitted):
         b = batch[k]
         if a < b:
             merged[n] = a
+            if w:
+                _value_out(w, mvalues, n, value_address(h, row, t))
             t += 1
         elif b < a:
             merged[n] = b
+            if w:
+                _value_out(w, mvalues, n, values + k * w if values else 0)
             out[written] = emitted + n
             written += 1
             k += 1
         else:
             merged[n] = a
+            if w:
+                _value_out(w, mvalues, n, values + k * w if overwrite and values else value_address(h, row, t))
             t += 1
             k += 1
         n += 1
     while t < c:
         merged[n] = keys[row, t]
+        if w:
+            _value_out(w, mvalues, n, value_address(h, row, t))
         n += 1
         t += 1
     while k < j:
         merged[n] = batch[k]
+        if w:
+            _value_out(w, mvalues, n, values + k * w if values else 0)
         out[written] = emitted + n
         written += 1
         n += 1
         k += 1
     return n, written
+
+
+@helper
+def _value_out(w, dst, n, src):
+    """Copy a value (``w`` bytes, at address ``src``) to slot ``n`` of the values at ``dst``; not for a set."""
+    if w > 0 and src != 0:
+        _memmove_bytes(dst + n * w, src, w)
 
 
 #: _merge_in_row merges by one backward pass comparing every key (not a
@@ -212,23 +256,35 @@ LINEAR_MERGE = 32
 
 
 @helper
-def _merge_in_row_linear(keys, row, c, batch, i, j, out, written, emitted, scratch):
+def _merge_in_row_linear(h, keys, row, c, batch, values, overwrite, i, j, out, written, emitted, scratch):
     """:func:`_merge_in_row` for many keys per chunk: one backward pass, a compare per key moved."""
+    vw = h[H_VWIDTH]
     w = c + (j - i) - 1  # next slot to write, from the back
     t = c - 1  # next chunk key to read
     b = j - 1  # next batch key to read
     found = 0
     while b >= i:
         x = batch[b]
+        # ``if vw`` on a local, not inside the helpers (which read the header):
+        # a set's loop then loads nothing more per key moved.
         while t >= 0 and x < keys[row, t]:  # chunk keys above x move up
             keys[row, w] = keys[row, t]
+            if vw:
+                move_values(h, row, w, row, t, 1)
             w -= 1
             t -= 1
         if t >= 0 and not keys[row, t] < x:  # present already: keep one, report nothing
             keys[row, w] = keys[row, t]
+            if vw:
+                if overwrite:
+                    copy_values(h, row, w, values + b * vw if values else 0, 1)
+                else:
+                    move_values(h, row, w, row, t, 1)
             t -= 1
         else:
             keys[row, w] = x
+            if vw:
+                copy_values(h, row, w, values + b * vw if values else 0, 1)
             scratch[found] = w
             found += 1
         w -= 1
@@ -236,14 +292,14 @@ def _merge_in_row_linear(keys, row, c, batch, i, j, out, written, emitted, scrat
     gap = w - t  # keys that were present: empty slots between the untouched front and the merged back
     n = c + (j - i) - gap
     if gap > 0:
-        move(keys, row, t + 1, row, t + 1 + gap, n - (t + 1))
+        move_items(h, keys, row, t + 1, row, t + 1 + gap, n - (t + 1))
     for f in range(found):  # positions were found descending; report them ascending
         out[written + f] = emitted + scratch[found - 1 - f] - gap
     return n, written + found
 
 
 @helper
-def _merge_in_row(keys, row, c, first, fence, batch, i, j, out, written, emitted, scratch):
+def _merge_in_row(h, keys, row, c, first, fence, batch, values, overwrite, i, j, out, written, emitted, scratch):
     """Merge ``batch[i:j]`` into chunk ``row`` (``c`` keys, room for ``c + j - i``) in place.
 
     Works from the back, so no key is moved twice and nothing is copied
@@ -258,7 +314,8 @@ def _merge_in_row(keys, row, c, first, fence, batch, i, j, out, written, emitted
     measured ~15-25% slower at 10^7 keys.
     """
     if (j - i) * LINEAR_MERGE >= c:
-        return _merge_in_row_linear(keys, row, c, batch, i, j, out, written, emitted, scratch)
+        return _merge_in_row_linear(h, keys, row, c, batch, values, overwrite, i, j, out, written, emitted, scratch)
+    vw = h[H_VWIDTH]
     w = c + (j - i) - 1  # next slot to write, from the back
     t = c - 1  # last chunk key not yet placed
     found = 0
@@ -272,19 +329,22 @@ def _merge_in_row(keys, row, c, first, fence, batch, i, j, out, written, emitted
         pos = lo
         n = t - lo + 1
         if n > 0:
-            move(keys, row, w - n + 1, row, lo, n)
+            move_items(h, keys, row, w - n + 1, row, lo, n)
             w -= n
             t = lo - 1
             if not x < keys[row, w + 1]:  # the block starts with x: present already, report nothing
+                if overwrite:
+                    copy_values(h, row, w + 1, values + b * vw if values else 0, 1)
                 continue
         keys[row, w] = x
+        copy_values(h, row, w, values + b * vw if values else 0, 1)
         scratch[found] = w
         found += 1
         w -= 1
     gap = w - t  # keys that were present: empty slots between the untouched front and the merged back
     n = c + (j - i) - gap
     if gap > 0:
-        move(keys, row, t + 1, row, t + 1 + gap, n - (t + 1))
+        move_items(h, keys, row, t + 1, row, t + 1 + gap, n - (t + 1))
     for f in range(found):  # positions were found descending; report them ascending
         out[written + f] = emitted + scratch[found - 1 - f] - gap
     return n, written + found
@@ -303,7 +363,7 @@ def _copy_positions(order, counts, fences, p, stop, to_order, to_counts, to_fenc
 
 
 @batch_kernel
-def merge_add(address, batch, out):
+def merge_add(address, batch, values, overwrite, out):
     """Merge the sorted, unique ``batch`` into the chunks it lands in, in place.
 
     Each touched chunk is merged with its share of the batch in one pass,
@@ -345,6 +405,8 @@ def merge_add(address, batch, out):
     new_counts = np.empty(0, dtype=np.int64)
     new_fences = np.empty(0, dtype=fences.dtype)
     merged = np.empty(0, dtype=batch.dtype)
+    vw = h[H_VWIDTH]
+    mvalues = np.empty(0, dtype=np.uint8)  # merged's values (a dict's)
     scratch = np.empty(chunk, dtype=np.int64)
     q = 0  # positions written to the new arrays
     free_row = nchunks
@@ -386,7 +448,9 @@ def merge_add(address, batch, out):
             break
         if not pair and upper <= chunk:  # fits in its own row: merge there
             first = fences[p - 1] if p > 0 else keys[row, 0]
-            n, written = _merge_in_row(keys, row, c, first, fences[p], batch, i, j, out, written, emitted, scratch)
+            n, written = _merge_in_row(
+                h, keys, row, c, first, fences[p], batch, values, overwrite, i, j, out, written, emitted, scratch
+            )
             i = j
             if base < 0:  # the position stays where it is
                 counts[p] = n
@@ -407,9 +471,13 @@ def merge_add(address, batch, out):
             new_counts = np.empty(cap - p, dtype=np.int64)
             new_fences = np.empty(cap - p, dtype=fences.dtype)
             merged = np.empty(2 * chunk + m, dtype=batch.dtype)
-        n, written = _merge_chunk(merged, 0, keys, row, c, batch, i, j, out, written, emitted)
+            mvalues = np.empty((2 * chunk + m) * vw, dtype=np.uint8)
+        maddr = mvalues.ctypes.data
+        n, written = _merge_chunk(h, merged, maddr, 0, keys, row, c, batch, values, overwrite, i, j, out, written,
+                                  emitted)
         if pair:
-            n, written = _merge_chunk(merged, n, keys, order[p + 1], counts[p + 1], batch, j, j2, out, written, emitted)
+            n, written = _merge_chunk(h, merged, maddr, n, keys, order[p + 1], counts[p + 1], batch, values, overwrite,
+                                      j, j2, out, written, emitted)
         i = j2
         # lay the run out evenly: over its own row(s), then free rows if needed
         pieces = max(own, (n + chunk - 1) // chunk)
@@ -427,6 +495,7 @@ def merge_add(address, batch, out):
                 free_row += 1
             for t in range(size):
                 keys[dst, t] = merged[start + t]
+            copy_values(h, dst, 0, maddr + start * vw, size)
             new_order[q] = dst
             new_counts[q] = size
             new_fences[q] = merged[start + size - 1]
@@ -447,7 +516,7 @@ def merge_add(address, batch, out):
 
 
 @helper
-def _mend_last(keys, fences, counts, order, q, low, limit, freed, nfreed):
+def _mend_last(h, keys, fences, counts, order, q, low, limit, freed, nfreed):
     """Keep every position below ``q - 1`` at or above ``low`` keys: fix the last two.
 
     When either of positions ``q - 2`` and ``q - 1`` holds fewer than ``low``
@@ -460,18 +529,18 @@ def _mend_last(keys, fences, counts, order, q, low, limit, freed, nfreed):
     nl = counts[left]
     nr = counts[left + 1]
     if nl + nr <= limit:
-        move(keys, order[left], nl, order[left + 1], 0, nr)
+        move_items(h, keys, order[left], nl, order[left + 1], 0, nr)
         rrow = order[left + 1]
         counts[left] = nl + nr
         fences[left] = fences[left + 1]
         freed[nfreed] = rrow
         return q - 1, nfreed + 1
-    _even_out(keys, fences, counts, order, left)
+    _even_out(h, keys, fences, counts, order, left)
     return q, nfreed
 
 
 @helper
-def _keep_untouched(keys, fences, counts, order, p, stop, q, low, limit, freed, nfreed):
+def _keep_untouched(h, keys, fences, counts, order, p, stop, q, low, limit, freed, nfreed):
     """merge_discard: keep the untouched positions ``p .. stop-1`` as positions ``q ..``.
 
     They move down only if chunks went before them.  Only the first can need
@@ -481,7 +550,7 @@ def _keep_untouched(keys, fences, counts, order, p, stop, q, low, limit, freed, 
         order[q] = order[p]
         counts[q] = counts[p]
         fences[q] = fences[p]
-        q, nfreed = _mend_last(keys, fences, counts, order, q + 1, low, limit, freed, nfreed)
+        q, nfreed = _mend_last(h, keys, fences, counts, order, q + 1, low, limit, freed, nfreed)
         p += 1
     if q < p:
         _copy_positions(order, counts, fences, p, stop, order, counts, fences, q)
@@ -489,7 +558,7 @@ def _keep_untouched(keys, fences, counts, order, p, stop, q, low, limit, freed, 
 
 
 @helper
-def _remove_in_row(keys, row, c, first, fence, batch, i, j, out, written, before):
+def _remove_in_row(h, keys, row, c, first, fence, batch, i, j, out, written, before):
     """Remove the keys of ``batch[i:j]`` present in chunk ``row`` (``c`` keys), in place.
 
     Each key is searched from a guess interpolated between the key before
@@ -517,7 +586,7 @@ def _remove_in_row(keys, row, c, first, fence, batch, i, j, out, written, before
             if w < 0:
                 w = o
             else:
-                move(keys, row, w, row, src, o - src)
+                move_items(h, keys, row, w, row, src, o - src)
                 w += o - src
             src = o + 1
             lo = o + 1
@@ -525,7 +594,7 @@ def _remove_in_row(keys, row, c, first, fence, batch, i, j, out, written, before
             lo = o
     if w < 0:
         return c, written
-    move(keys, row, w, row, src, c - src)
+    move_items(h, keys, row, w, row, src, c - src)
     return w + c - src, written
 
 
@@ -575,7 +644,7 @@ def merge_discard(address, batch, out):
             if dense:
                 for t in range(p, nxt):
                     walked += counts[t]
-            q, nfreed = _keep_untouched(keys, fences, counts, order, p, nxt, q, low, limit, freed, nfreed)
+            q, nfreed = _keep_untouched(h, keys, fences, counts, order, p, nxt, q, low, limit, freed, nfreed)
             p = nxt
         if p == nchunks:  # the rest of the batch exceeds every key
             break
@@ -590,7 +659,7 @@ def merge_discard(address, batch, out):
             walked += c
         else:  # the tree holds the removals before p until it is frozen
             before = _tree_prefix(tree, p) + (written if frozen < 0 else frozen)
-        n, written = _remove_in_row(keys, row, c, first, fences[p], batch, i, j, out, written, before)
+        n, written = _remove_in_row(h, keys, row, c, first, fences[p], batch, i, j, out, written, before)
         i = j
         p += 1
         if n == c:
@@ -615,17 +684,17 @@ def merge_discard(address, batch, out):
         order[q] = row
         counts[q] = n
         fences[q] = keys[row, n - 1]
-        q, nfreed = _mend_last(keys, fences, counts, order, q + 1, low, limit, freed, nfreed)
+        q, nfreed = _mend_last(h, keys, fences, counts, order, q + 1, low, limit, freed, nfreed)
     if written == 0:
         return 0
     if p < nchunks:  # the untouched rest
-        q, nfreed = _keep_untouched(keys, fences, counts, order, p, nchunks, q, low, limit, freed, nfreed)
+        q, nfreed = _keep_untouched(h, keys, fences, counts, order, p, nchunks, q, low, limit, freed, nfreed)
     if q == 0:  # everything went: the one empty chunk of an empty set
         order[0] = freed[0]
         counts[0] = 0
         q = 1
     if q < nchunks:
-        compact_rows(keys, counts, order, q, freed[:nfreed])
+        compact_rows(h, keys, counts, order, q, freed[:nfreed])
         h[H_NCHUNKS] = q
     if frozen >= 0:
         _tree_build(tree, counts, q)
@@ -635,7 +704,7 @@ def merge_discard(address, batch, out):
 
 
 @batch_kernel
-def rebuild(address, dest, removed, added, out_removed, out_added):
+def rebuild(address, dest, removed, added, values, overwrite, out_removed, out_added):
     """Merge the set at ``address`` minus ``removed`` plus ``added`` into the empty storage ``dest``.
 
     ``removed`` and ``added`` are sorted and unique; ``dest`` has room for
@@ -644,10 +713,13 @@ def rebuild(address, dest, removed, added, out_removed, out_added):
     call) of the removed keys that were present go to ``out_removed``, the
     indices (after the call) of added keys that were not present afterwards-
     minus-removed go to ``out_added``.  Returns ``(n_removed, n_added)``.
+    A dict's keys keep their values; ``values`` are those of ``added`` (see
+    the module), taken by a re-added key, and by a present one with ``overwrite``.
     """
     h, keys, fences, counts, order, tree = state_view(address, added)
     d, dkeys, dfences, dcounts, dorder, dtree = state_view(dest, added)
     per_chunk = merge_limit(d[H_CHUNK])
+    vw = h[H_VWIDTH]
     p = _start_fill(dcounts, dorder)  # destination position being filled
     written = 0  # keys written to dest
     nr = 0
@@ -673,7 +745,8 @@ def rebuild(address, dest, removed, added, out_removed, out_added):
                 while e < c and keys[row, e] < bound:
                     e += 1
             if e > t:
-                p = _emit_run(dkeys, dfences, dcounts, dorder, p, keys, row, t, e - t, per_chunk)
+                old = value_address(h, row, t) if vw else 0
+                p = _emit_run(d, dkeys, dfences, dcounts, dorder, p, keys, row, t, e - t, old, per_chunk)
                 written += e - t
                 old_index += e - t
                 t = e
@@ -681,7 +754,7 @@ def rebuild(address, dest, removed, added, out_removed, out_added):
             key = keys[row, t]
             # added keys below this old key are new
             while ai < n_add and added[ai] < key:
-                p = _emit(dkeys, dfences, dcounts, dorder, p, added[ai], per_chunk)
+                p = _emit(d, dkeys, dfences, dcounts, dorder, p, added[ai], values + ai * vw if values else 0, per_chunk)
                 out_added[na] = written
                 na += 1
                 written += 1
@@ -694,20 +767,23 @@ def rebuild(address, dest, removed, added, out_removed, out_added):
                 ri += 1
                 # re-added after removal: reported as an insert at its new index
                 if ai < n_add and added[ai] == key:
-                    p = _emit(dkeys, dfences, dcounts, dorder, p, key, per_chunk)
+                    p = _emit(d, dkeys, dfences, dcounts, dorder, p, key, values + ai * vw if values else 0, per_chunk)
                     out_added[na] = written
                     na += 1
                     written += 1
                     ai += 1
             else:
+                value = value_address(h, row, t) if vw else 0
                 if ai < n_add and added[ai] == key:
+                    if overwrite and values:
+                        value = values + ai * vw
                     ai += 1  # already present: not reported
-                p = _emit(dkeys, dfences, dcounts, dorder, p, key, per_chunk)
+                p = _emit(d, dkeys, dfences, dcounts, dorder, p, key, value, per_chunk)
                 written += 1
             old_index += 1
             t += 1
     while ai < n_add:
-        p = _emit(dkeys, dfences, dcounts, dorder, p, added[ai], per_chunk)
+        p = _emit(d, dkeys, dfences, dcounts, dorder, p, added[ai], values + ai * vw if values else 0, per_chunk)
         out_added[na] = written
         na += 1
         written += 1
@@ -795,6 +871,19 @@ def take(address, indices, out):
     for i in range(indices.shape[0]):
         p, offset = _tree_find(tree, order, nchunks, indices[i])
         out[i] = keys[order[p], offset]
+    return 0
+
+
+@batch_kernel
+def take_values(address, indices, out):
+    """Copy the value of the key at ``indices[i]`` to slot ``i`` of the values at address ``out``
+    (a dict's; indices already normalised to ``0 <= i < size``)."""
+    h, keys, fences, counts, order, tree = state_view(address, 0)  # keys unread: any dtype will do
+    vw = h[H_VWIDTH]
+    nchunks = h[H_NCHUNKS]
+    for i in range(indices.shape[0]):
+        p, offset = _tree_find(tree, order, nchunks, indices[i])
+        _value_out(vw, out, i, value_address(h, order[p], offset))
     return 0
 
 

@@ -42,6 +42,8 @@ def _signatures(key):
     :mod:`jitset._batch_kernels`, set algebra in :mod:`jitset._algebra_kernels`.
     They take a header address first; ``key``
     stands for a key or for a dummy "like" argument that only carries the dtype.
+    A dict's values travel as int64 addresses (0: none, for a set), so one
+    compiled kernel serves a set and a dict of every value dtype.
     """
     i64, b1 = types.int64, types.boolean
     keys, ints, flags = _array(key), _array(i64), _array(b1)
@@ -55,12 +57,18 @@ def _signatures(key):
         "getitem": (i64, one, i64),
         "delete_at": (i64, one, i64),
         "delete_range": (i64, one, i64, i64),
+        "put": (i64, one, i64, b1),
+        "get_value": (i64, one, i64),
+        "pop_value": (i64, one, i64),
+        "delete_value_at": (i64, one, i64, i64),
         "gather": (i64, keys, i64),
-        "fill_sorted": (i64, keys),
-        "add_sorted": (i64, keys, i64, ints),
-        "merge_add": (i64, keys, ints),
+        "gather_values": (i64, i64, i64, i64),
+        "take_values": (i64, ints, i64),
+        "fill_sorted": (i64, keys, i64),
+        "add_sorted": (i64, keys, i64, b1, i64, ints),
+        "merge_add": (i64, keys, i64, b1, ints),
         "merge_discard": (i64, keys, ints),
-        "rebuild": (i64, i64, keys, keys, ints, ints),
+        "rebuild": (i64, i64, keys, keys, i64, b1, ints, ints),
         "rank_sorted": (i64, keys, ints, b1, ints, flags),
         "rank_each": (i64, keys, b1, ints, flags),
         "take": (i64, ints, keys),

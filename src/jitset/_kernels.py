@@ -18,6 +18,13 @@ Invariants (checked by ``SortedSet._check``):
   chunk of an empty set;
 * ``fences[p]`` is the last key of chunk ``p``; the tree matches ``counts``.
 
+A dict's storage also holds a value beside every key, as ``H_VWIDTH`` raw
+bytes (0 for a set): every move of keys within a storage goes through
+``move_items`` (or ``move_values`` beside a single-key copy), so values
+follow their keys through every shift, split and merge, and one compiled
+kernel serves a set and a dict of any value dtype.  Values come in and go
+out as addresses (``put``, ``get_value``, ...).
+
 Every kernel takes the header address first (see :mod:`jitset._plumbing`) and
 trusts its arguments: the Python layer has validated keys and indices.  The
 same source serves integer keys and wide (multi-word) keys: comparisons on
@@ -36,6 +43,7 @@ from jitset._plumbing import (
     H_NCHUNKS,
     H_SIZE,
     H_VERSION,
+    H_VWIDTH,
     H_CAP,
     batch_kernel,
     enter,
@@ -43,7 +51,11 @@ from jitset._plumbing import (
     kernel,
     key_out,
     leave,
-    move,
+    move_items,
+    move_values,
+    copy_values,
+    copy_values_out,
+    copy_values_out_run,
     ordinal,
     prefetch_read,
     state_view,
@@ -287,7 +299,7 @@ def _split(h, keys, fences, counts, order, tree, p):
     new_row = nchunks  # rows 0..nchunks-1 are in use, so the next one is free
     count = counts[p]
     half = count // 2
-    move(keys, new_row, 0, row, half, count - half)
+    move_items(h, keys, new_row, 0, row, half, count - half)
     for q in range(nchunks, p + 1, -1):
         order[q] = order[q - 1]
         counts[q] = counts[q - 1]
@@ -318,7 +330,7 @@ def _drop_position(h, keys, fences, counts, order, tree, p):
     if freed != last:
         for q in range(nchunks):
             if order[q] == last:
-                move(keys, freed, 0, last, 0, counts[q])
+                move_items(h, keys, freed, 0, last, 0, counts[q])
                 order[q] = freed
                 break
     h[H_NCHUNKS] = nchunks
@@ -326,7 +338,7 @@ def _drop_position(h, keys, fences, counts, order, tree, p):
 
 
 @helper
-def _even_out(keys, fences, counts, order, left):
+def _even_out(h, keys, fences, counts, order, left):
     """Share the keys of chunks ``left`` and ``left + 1`` evenly between them.
 
     Returns how many keys chunk ``left`` gained (negative if it gave some).
@@ -342,12 +354,12 @@ def _even_out(keys, fences, counts, order, left):
     target = total // 2
     if nl < target:  # move the first (target - nl) keys of right to the end of left
         moved = target - nl
-        move(keys, lrow, nl, rrow, 0, moved)
-        move(keys, rrow, 0, rrow, moved, nr - moved)
+        move_items(h, keys, lrow, nl, rrow, 0, moved)
+        move_items(h, keys, rrow, 0, rrow, moved, nr - moved)
     else:  # move the last (nl - target) keys of left to the front of right
         moved = nl - target
-        move(keys, rrow, moved, rrow, 0, nr)
-        move(keys, rrow, 0, lrow, target, moved)
+        move_items(h, keys, rrow, moved, rrow, 0, nr)
+        move_items(h, keys, rrow, 0, lrow, target, moved)
     counts[left] = target
     counts[right] = total - target
     fences[left] = keys[lrow, target - 1]
@@ -375,14 +387,14 @@ def _rebalance(h, keys, fences, counts, order, tree, p):
     nr = counts[right]
     total = nl + nr
     if total <= merge_limit(chunk):
-        move(keys, lrow, nl, rrow, 0, nr)
+        move_items(h, keys, lrow, nl, rrow, 0, nr)
         counts[left] = total
         counts[right] = 0
         # not fences[right]: it is stale when chunk p was just emptied
         fences[left] = keys[lrow, total - 1]
         _drop_position(h, keys, fences, counts, order, tree, right)
         return
-    moved = _even_out(keys, fences, counts, order, left)
+    moved = _even_out(h, keys, fences, counts, order, left)
     _tree_add(tree, nchunks, left, moved)
     _tree_add(tree, nchunks, right, -moved)
 
@@ -393,8 +405,9 @@ def _shift_last_right(h, keys, fences, counts, order, tree, p):
     row = order[p]
     nxt = order[p + 1]
     c = counts[p]
-    move(keys, nxt, 1, nxt, 0, counts[p + 1])
+    move_items(h, keys, nxt, 1, nxt, 0, counts[p + 1])
     keys[nxt, 0] = keys[row, c - 1]
+    move_values(h, nxt, 0, row, c - 1, 1)
     counts[p + 1] += 1
     counts[p] = c - 1
     fences[p] = keys[row, c - 2]
@@ -409,21 +422,23 @@ def _shift_first_left(h, keys, fences, counts, order, tree, p):
     prev = order[p - 1]
     c = counts[p]
     keys[prev, counts[p - 1]] = keys[row, 0]
+    move_values(h, prev, counts[p - 1], row, 0, 1)
     fences[p - 1] = keys[row, 0]
     counts[p - 1] += 1
-    move(keys, row, 0, row, 1, c - 1)
+    move_items(h, keys, row, 0, row, 1, c - 1)
     counts[p] = c - 1
     _tree_add(tree, h[H_NCHUNKS], p, -1)
     _tree_add(tree, h[H_NCHUNKS], p - 1, 1)
 
 
 @helper
-def _insert_at(h, keys, fences, counts, order, tree, p, j, key):
-    """Put ``key`` at offset ``j`` of chunk ``p``, which has room."""
+def _insert_at(h, keys, fences, counts, order, tree, p, j, key, value):
+    """Put ``key`` (and the value at address ``value``, if not 0) at offset ``j`` of chunk ``p``, which has room."""
     row = order[p]
     count = counts[p]
-    move(keys, row, j + 1, row, j, count - j)
+    move_items(h, keys, row, j + 1, row, j, count - j)
     store_key(keys, (row, j), key)
+    copy_values(h, row, j, value, 1)
     counts[p] = count + 1
     if j == count:
         store_key(fences, p, key)
@@ -437,7 +452,7 @@ def _remove_at(h, keys, fences, counts, order, tree, p, j):
     """Remove the key at offset ``j`` of chunk ``p``; rebalance if the chunk got too small."""
     row = order[p]
     count = counts[p] - 1
-    move(keys, row, j, row, j + 1, count - j)
+    move_items(h, keys, row, j, row, j + 1, count - j)
     counts[p] = count
     if count > 0 and j == count:
         fences[p] = keys[row, count - 1]
@@ -449,10 +464,14 @@ def _remove_at(h, keys, fences, counts, order, tree, p, j):
 
 
 @helper
-def _add_key(h, keys, fences, counts, order, tree, key):
+def _add_key(h, keys, fences, counts, order, tree, key, value, overwrite):
     """Insert ``key``.  Returns ``(index after the call, status)`` where status is
     1 (inserted), 0 (was already there) or NEED_ROOM (a split needs a row;
-    nothing was changed)."""
+    nothing was changed).
+
+    A dict's value comes from address ``value`` (0 for a set): written with
+    a new key, and over a present key's when ``overwrite``.
+    """
     nchunks = h[H_NCHUNKS]
     p = _chunk_of(fences, nchunks, key)
     if p == nchunks:  # larger than every key: append to the last chunk
@@ -461,6 +480,8 @@ def _add_key(h, keys, fences, counts, order, tree, key):
     count = counts[p]
     j = _offset_of(keys, fences, order, counts, p, key)
     if j < count and keys[row, j] == key:
+        if overwrite:
+            copy_values(h, row, j, value, 1)
         return _tree_prefix(tree, p) + j, 0
     chunk = h[H_CHUNK]
     if count == chunk:
@@ -487,7 +508,7 @@ def _add_key(h, keys, fences, counts, order, tree, key):
             if j > counts[p]:
                 j -= counts[p]
                 p += 1
-    _insert_at(h, keys, fences, counts, order, tree, p, j, key)
+    _insert_at(h, keys, fences, counts, order, tree, p, j, key, value)
     return _tree_prefix(tree, p) + j, 1
 
 
@@ -533,7 +554,7 @@ def add(address, key):
     """
     enter(address)
     h, keys, fences, counts, order, tree = state_view(address, key)
-    index, status = _add_key(h, keys, fences, counts, order, tree, key)
+    index, status = _add_key(h, keys, fences, counts, order, tree, key, 0, False)
     leave(address)
     if status == 1:
         return index
@@ -634,23 +655,86 @@ def delete_at(address, like, index):
     return key
 
 
+# A dict's scalar calls: the same walks as a set's, the value read or written
+# at an address the caller gives (H_VWIDTH bytes; see jitset._plumbing).
+
+
+@kernel
+def put(address, key, value, overwrite):
+    """:func:`add` with the value at address ``value``: written with a new key, and
+    over a present one's when ``overwrite``.  Returns what :func:`add` returns."""
+    enter(address)
+    h, keys, fences, counts, order, tree = state_view(address, key)
+    index, status = _add_key(h, keys, fences, counts, order, tree, key, value, overwrite)
+    leave(address)
+    if status == 1:
+        return index
+    return NEED_ROOM if status == NEED_ROOM else PRESENT - index
+
+
+@kernel
+def get_value(address, key, out):
+    """Copy ``key``'s value to address ``out``; its index, or -1 when absent (nothing copied)."""
+    enter(address)
+    h, keys, fences, counts, order, tree = state_view(address, key)
+    p, j = _lookup(h, keys, fences, counts, order, key)
+    index = -1
+    if p >= 0:
+        index = _tree_prefix(tree, p) + j
+        copy_values_out(h, order[p], j, out)
+    leave(address)
+    return index
+
+
+@kernel
+def pop_value(address, key, out):
+    """Remove ``key``, its value copied to address ``out`` first; :func:`discard`'s result."""
+    enter(address)
+    h, keys, fences, counts, order, tree = state_view(address, key)
+    p, j = _lookup(h, keys, fences, counts, order, key)
+    index = -1
+    if p >= 0:
+        index = _tree_prefix(tree, p) + j
+        copy_values_out(h, order[p], j, out)
+        _remove_at(h, keys, fences, counts, order, tree, p, j)
+    sparse = index >= 0 and _sparse(h)
+    leave(address)
+    return SHRINK - index if sparse else index
+
+
+@kernel
+def delete_value_at(address, like, index, out):
+    """:func:`delete_at`, the value copied to address ``out`` first."""
+    enter(address)
+    h, keys, fences, counts, order, tree = state_view(address, like)
+    p, offset = _position_of_index(h, tree, order, index)
+    if p < 0:
+        leave(address)
+        raise IndexError("SortedDict index out of range")
+    key = key_out(like, keys[order[p], offset])
+    copy_values_out(h, order[p], offset, out)
+    _remove_at(h, keys, fences, counts, order, tree, p, offset)
+    leave(address)
+    return key
+
+
 # ------------------------------------------------------ removing a run of keys
 
 
 @helper
-def _cut(keys, fences, counts, order, p, a, b):
+def _cut(h, keys, fences, counts, order, p, a, b):
     """Remove offsets ``a .. b-1`` of chunk ``p``: the keys after them shift down."""
     row = order[p]
     c = counts[p]
     gone = b - a
-    move(keys, row, a, row, b, c - b)
+    move_items(h, keys, row, a, row, b, c - b)
     counts[p] = c - gone
     if b == c and a > 0:  # the tail went: the last key left is the new fence
         fences[p] = keys[row, a - 1]
 
 
 @helper
-def compact_rows(keys, counts, order, n, freed):
+def compact_rows(h, keys, counts, order, n, freed):
     """Make rows ``0 .. n-1`` the used ones after chunks went: each used row
     at or past ``n`` (positions ``0 .. n-1`` are in use) moves into one of the
     ``freed`` rows below ``n``; there are exactly as many of each, so at most
@@ -663,7 +747,7 @@ def compact_rows(keys, counts, order, n, freed):
                 f += 1
             dst = freed[f]
             f += 1
-            move(keys, dst, 0, r, 0, counts[q])
+            move_items(h, keys, dst, 0, r, 0, counts[q])
             order[q] = dst
 
 
@@ -686,7 +770,7 @@ def _drop_range(h, keys, fences, counts, order, tree, lo, hi):
         counts[q] = counts[q + k]
         fences[q] = fences[q + k]
     left = nchunks - k
-    compact_rows(keys, counts, order, left, freed)
+    compact_rows(h, keys, counts, order, left, freed)
     h[H_NCHUNKS] = left
     _tree_build(tree, counts, left)
 
@@ -701,7 +785,7 @@ def _mend_pair(h, keys, fences, counts, order, tree, a):
     if na + nb <= merge_limit(chunk):
         arow = order[a]
         brow = order[b]
-        move(keys, arow, na, brow, 0, nb)
+        move_items(h, keys, arow, na, brow, 0, nb)
         counts[a] = na + nb
         counts[b] = 0
         fences[a] = fences[b]
@@ -709,7 +793,7 @@ def _mend_pair(h, keys, fences, counts, order, tree, a):
         if counts[a] < min_fill(chunk) and h[H_NCHUNKS] > 1:
             _rebalance(h, keys, fences, counts, order, tree, a)
     elif na < min_fill(chunk) or nb < min_fill(chunk):
-        moved = _even_out(keys, fences, counts, order, a)
+        moved = _even_out(h, keys, fences, counts, order, a)
         _tree_add(tree, h[H_NCHUNKS], a, moved)
         _tree_add(tree, h[H_NCHUNKS], b, -moved)
 
@@ -737,13 +821,13 @@ def delete_range(address, like, start, stop):
         p0, o0 = _tree_find(tree, order, nchunks, start)
         p1, o1 = _tree_find(tree, order, nchunks, stop - 1)
         if p0 == p1:
-            _cut(keys, fences, counts, order, p0, o0, o1 + 1)
+            _cut(h, keys, fences, counts, order, p0, o0, o1 + 1)
             _tree_add(tree, nchunks, p0, -n)
             if counts[p0] < min_fill(h[H_CHUNK]) and nchunks > 1:
                 _rebalance(h, keys, fences, counts, order, tree, p0)
         else:
-            _cut(keys, fences, counts, order, p0, o0, counts[p0])  # keep the head of p0
-            _cut(keys, fences, counts, order, p1, 0, o1 + 1)  # keep the tail of p1
+            _cut(h, keys, fences, counts, order, p0, o0, counts[p0])  # keep the head of p0
+            _cut(h, keys, fences, counts, order, p1, 0, o1 + 1)  # keep the tail of p1
             head = counts[p0] > 0
             tail = counts[p1] > 0
             lo = p0 + 1 if head else p0
@@ -780,6 +864,23 @@ def gather(address, out, start):
         offset = 0
 
 
+@batch_kernel
+def gather_values(address, out, start, n):
+    """Copy the values of the keys at indices ``start .. start + n - 1`` to address ``out`` (a dict's)."""
+    h, keys, fences, counts, order, tree = state_view(address, 0)  # keys unread: any dtype will do
+    w = h[H_VWIDTH]
+    if n == 0 or w == 0:
+        return
+    p, offset = _tree_find(tree, order, h[H_NCHUNKS], start)
+    done = 0
+    while done < n:
+        take = min(counts[p] - offset, n - done)
+        copy_values_out_run(h, order[p], offset, out + done * w, take)
+        done += take
+        p += 1
+        offset = 0
+
+
 # ------------------------------------------------------- sequential filling
 # Bulk builds and rebuilds write keys in ascending order into an empty
 # storage: each chunk is filled to merge_limit (3/4 full, so the next inserts
@@ -795,21 +896,25 @@ def _start_fill(counts, order):
 
 
 @helper
-def _emit(keys, fences, counts, order, p, key, per_chunk):
-    """Append ``key`` (greater than every key written so far); returns the position written."""
+def _emit(h, keys, fences, counts, order, p, key, value, per_chunk):
+    """Append ``key`` (greater than every key written so far) and the value at address
+    ``value`` (if not 0); returns the position written."""
     if counts[p] == per_chunk:
         p += 1
         order[p] = p  # a fresh storage: rows in position order
         counts[p] = 0
     keys[p, counts[p]] = key
+    copy_values(h, p, counts[p], value, 1)
     counts[p] += 1
     fences[p] = key
     return p
 
 
 @helper
-def _emit_run(keys, fences, counts, order, p, src, src_row, start, n, per_chunk):
-    """Append ``src[src_row, start:start + n]`` (ascending, above everything written)."""
+def _emit_run(h, keys, fences, counts, order, p, src, src_row, start, n, values, per_chunk):
+    """Append ``src[src_row, start:start + n]`` (ascending, above everything written),
+    and the values from address ``values`` on (if not 0)."""
+    w = h[H_VWIDTH]
     done = 0
     while done < n:
         if counts[p] == per_chunk:
@@ -820,6 +925,7 @@ def _emit_run(keys, fences, counts, order, p, src, src_row, start, n, per_chunk)
         take = min(per_chunk - base, n - done)
         for t in range(take):  # a plain copy loop: LLVM turns it into memcpy
             keys[p, base + t] = src[src_row, start + done + t]
+        copy_values(h, p, base, values + done * w if values else 0, take)
         counts[p] = base + take
         fences[p] = keys[p, base + take - 1]
         done += take
@@ -831,7 +937,7 @@ def _finish_fill(h, keys, fences, counts, order, tree, p, size):
     """Close a fill whose last written position is ``p``; set the header and the tree."""
     nchunks = p + 1
     if nchunks > 1 and counts[p] < min_fill(h[H_CHUNK]):
-        _even_out(keys, fences, counts, order, p - 1)
+        _even_out(h, keys, fences, counts, order, p - 1)
     h[H_NCHUNKS] = nchunks
     h[H_SIZE] = size
     h[H_VERSION] += 1
@@ -839,19 +945,22 @@ def _finish_fill(h, keys, fences, counts, order, tree, p, size):
 
 
 @batch_kernel
-def fill_sorted(address, values):
-    """Lay ascending ``values`` into an empty storage with room for them, skipping repeats.
+def fill_sorted(address, batch, values):
+    """Lay ascending keys ``batch`` into an empty storage with room for them, skipping repeats.
 
-    Taking sorted values *with* duplicates saves the separate dedupe pass of a build.
+    Taking sorted keys *with* duplicates saves the separate dedupe pass of
+    a build.  A dict's values come from address ``values`` (0 for a set),
+    ``H_VWIDTH`` bytes for each key of ``batch``, in its order.
     """
-    h, keys, fences, counts, order, tree = state_view(address, values)
+    h, keys, fences, counts, order, tree = state_view(address, batch)
     per_chunk = merge_limit(h[H_CHUNK])
+    w = h[H_VWIDTH]
     p = _start_fill(counts, order)
     size = 0
-    for i in range(values.shape[0]):
-        if i > 0 and values[i] == values[i - 1]:
+    for i in range(batch.shape[0]):
+        if i > 0 and batch[i] == batch[i - 1]:
             continue
-        p = _emit(keys, fences, counts, order, p, values[i], per_chunk)
+        p = _emit(h, keys, fences, counts, order, p, batch[i], values + i * w if values else 0, per_chunk)
         size += 1
     _finish_fill(h, keys, fences, counts, order, tree, p, size)
 
@@ -867,8 +976,13 @@ __all__ = [
     "bisect",
     "getitem",
     "delete_at",
+    "put",
+    "get_value",
+    "pop_value",
+    "delete_value_at",
     "delete_range",
     "gather",
+    "gather_values",
     "fill_sorted",
     "min_fill",
     "merge_limit",

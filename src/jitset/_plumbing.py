@@ -55,6 +55,12 @@ __all__ = [
     "prefetch",
     "prefetch_read",
     "move",
+    "move_items",
+    "move_values",
+    "copy_values",
+    "copy_values_out",
+    "copy_values_out_run",
+    "value_address",
     "SetBusy",
     "OWNER",
     "word_dtype",
@@ -219,7 +225,9 @@ H_VERSION = 9  # bumped by every mutation; iterators compare it
 H_BUSY = 10  # the set's busy flag: 0 when free (see "Threads" below)
 H_SERIAL = 11  # 1 when scalar calls serialize themselves (no GIL), 0 when the GIL does it
 H_TABLE = 12  # address of the kernel table of the set's storage type (see jitset._entry_points)
-HEADER_LEN = 13
+H_VALUES = 13  # address of values[cap, chunk * H_VWIDTH] (uint8): keys[r, c]'s value is bytes c*w .. (c+1)*w of row r
+H_VWIDTH = 14  # bytes per value: 0 for a set, whose values array is never read
+HEADER_LEN = 15
 
 # Threads
 # -------
@@ -319,6 +327,67 @@ def _memmove(typingctx, array, dst_row, dst_col, src_row, src_col, n):
     return sig, codegen
 
 
+@intrinsic
+def _memmove_bytes(typingctx, dst, src, n):
+    """``memmove(dst, src, n)`` on int64 addresses."""
+    sig = types.void(types.int64, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        byte_ptr = ir.IntType(8).as_pointer()
+        dst, src = (builder.inttoptr(a, byte_ptr) for a in args[:2])
+        cgutils.raw_memmove(builder, dst, src, args[2], 1)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@helper
+def value_address(h, row, col):
+    """Address of the value of ``keys[row, col]`` (meaningless for a set)."""
+    w = h[H_VWIDTH]
+    return h[H_VALUES] + (row * h[H_CHUNK] + col) * w
+
+
+@helper
+def move_values(h, dst_row, dst_col, src_row, src_col, n):
+    """The values' half of ``move(keys, dst_row, dst_col, src_row, src_col, n)``.
+
+    Every kernel that moves keys within a storage calls this beside it, so
+    that a dict's values follow their keys through shifts, splits and
+    merges; for a set (``H_VWIDTH`` 0) it is one load and a branch.  One
+    helper for every such move keeps the compiled code small: compile time
+    grows with every inlined copy.
+    """
+    w = h[H_VWIDTH]
+    if w > 0 and n > 0:
+        row = h[H_CHUNK] * w
+        base = h[H_VALUES]
+        _memmove_bytes(base + dst_row * row + dst_col * w, base + src_row * row + src_col * w, n * w)
+
+
+@helper
+def copy_values(h, dst_row, dst_col, src, n):
+    """Copy ``n`` values from address ``src`` (a batch's values, another storage's) to
+    ``keys[dst_row, dst_col:]``'s; nothing for a set or when ``src`` is 0 (no values given)."""
+    w = h[H_VWIDTH]
+    if w > 0 and n > 0 and src != 0:
+        _memmove_bytes(h[H_VALUES] + (dst_row * h[H_CHUNK] + dst_col) * w, src, n * w)
+
+
+@helper
+def copy_values_out_run(h, row, col, dst, n):
+    """Copy the values of ``keys[row, col:col + n]`` to address ``dst`` (a dict's; nothing for a set)."""
+    w = h[H_VWIDTH]
+    if w > 0 and n > 0:
+        _memmove_bytes(dst, h[H_VALUES] + (row * h[H_CHUNK] + col) * w, n * w)
+
+
+@helper
+def copy_values_out(h, row, col, dst):
+    """Copy the value of ``keys[row, col]`` to address ``dst`` (a dict's; nothing for a set)."""
+    copy_values_out_run(h, row, col, dst, 1)
+
+
 @helper
 def move(keys, dst_row, dst_col, src_row, src_col, n):
     """``keys[dst_row, dst_col:dst_col+n] = keys[src_row, src_col:src_col+n]``, overlap allowed.
@@ -330,6 +399,14 @@ def move(keys, dst_row, dst_col, src_row, src_col, n):
     """
     if n > 0:
         _memmove(keys, dst_row, dst_col, src_row, src_col, n)
+
+
+@helper
+def move_items(h, keys, dst_row, dst_col, src_row, src_col, n):
+    """:func:`move` of keys and :func:`move_values` of their values: how kernels move items."""
+    if n > 0:
+        _memmove(keys, dst_row, dst_col, src_row, src_col, n)
+        move_values(h, dst_row, dst_col, src_row, src_col, n)
 
 
 def _prefetch_codegen(write):

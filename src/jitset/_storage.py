@@ -1,7 +1,9 @@
 """The arrays behind one set, and their (re)allocation.
 
-A :class:`Storage` owns six NumPy arrays and an int64 *header* that records
-their addresses and shapes (slot names in :mod:`jitset._plumbing`).  Kernels
+A :class:`Storage` owns seven NumPy arrays and an int64 *header* that records
+their addresses and shapes (slot names in :mod:`jitset._plumbing`).  The
+seventh holds the values of a dict, as raw bytes beside their keys (no
+columns for a set): kernels move them with the keys, whatever their dtype.  Kernels
 receive only the header's address.  Every reallocation goes through
 :meth:`Storage._adopt`, which rewrites the header, so a kernel never sees a
 freed array.
@@ -25,13 +27,16 @@ from jitset._plumbing import (
     H_SIZE,
     H_TABLE,
     H_TREE,
+    H_VALUES,
     H_VERSION,
+    H_VWIDTH,
     HEADER_LEN,
 )
 
 
-def _point_header(h: np.ndarray, keys, fences, counts, order, tree) -> None:
+def _point_header(h: np.ndarray, keys, fences, counts, order, tree, values) -> None:
     """Write the arrays' addresses and the row count into the header ``h``."""
+    h[H_VALUES] = values.ctypes.data
     h[H_KEYS] = keys.ctypes.data
     h[H_FENCES] = fences.ctypes.data
     h[H_COUNTS] = counts.ctypes.data
@@ -51,16 +56,20 @@ class Storage:
         Per position: last key, number of keys, row.
     tree : ndarray, shape (cap + 1,)
         Fenwick tree over ``counts``.
+    values : ndarray of uint8, shape (cap, chunk * value_width)
+        The value of ``keys[r, c]`` is ``values[r, c * w:(c + 1) * w]``
+        (``w = value_width``, 0 for a set).
     header : ndarray of int64, shape (HEADER_LEN,)
         Addresses, shapes and counters; ``address`` is where kernels find it.
     """
 
-    __slots__ = ("keys", "fences", "counts", "order", "tree", "header", "address")
+    __slots__ = ("keys", "fences", "counts", "order", "tree", "values", "header", "address")
 
-    def __init__(self, dtype: np.dtype, chunk: int, cap: int) -> None:
+    def __init__(self, dtype: np.dtype, chunk: int, cap: int, value_width: int = 0) -> None:
         self.header = np.zeros(HEADER_LEN, dtype=np.int64)
         self.address = self.header.ctypes.data
         self.header[H_CHUNK] = chunk
+        self.header[H_VWIDTH] = value_width
         self.header[H_NCHUNKS] = 1
         self.header[H_SERIAL] = _gil.SERIALIZED  # for life: a set never changes thread mode
         self.header[H_TABLE] = entry_points(dtype).table_address  # for compiled callers
@@ -71,11 +80,13 @@ class Storage:
             np.zeros(cap, dtype=np.int64),
             np.zeros(cap, dtype=np.int64),
             np.zeros(cap + 1, dtype=np.int64),
+            np.empty((cap, chunk * value_width), dtype=np.uint8),
         )
 
-    def _adopt(self, keys, fences, counts, order, tree) -> None:
+    def _adopt(self, keys, fences, counts, order, tree, values) -> None:
         self.keys, self.fences, self.counts, self.order, self.tree = keys, fences, counts, order, tree
-        _point_header(self.header, keys, fences, counts, order, tree)
+        self.values = values
+        _point_header(self.header, keys, fences, counts, order, tree, values)
 
     @property
     def chunk(self) -> int:
@@ -98,8 +109,13 @@ class Storage:
         return int(self.keys.shape[0])
 
     @property
+    def value_width(self) -> int:
+        return int(self.header[H_VWIDTH])
+
+    @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.keys, self.fences, self.counts, self.order, self.tree, self.header))
+        arrays = (self.keys, self.fences, self.counts, self.order, self.tree, self.values, self.header)
+        return sum(a.nbytes for a in arrays)
 
     def resize(self, cap: int) -> None:
         """Reallocate to ``cap`` rows (at least the rows in use), keeping the content."""
@@ -115,11 +131,13 @@ class Storage:
         counts[:used] = self.counts[:used]
         order[:used] = self.order[:used]
         tree[: used + 1] = self.tree[: used + 1]
-        self._adopt(keys, fences, counts, order, tree)
+        values = np.empty((cap, self.values.shape[1]), dtype=np.uint8)
+        values[:used] = self.values[:used]
+        self._adopt(keys, fences, counts, order, tree, values)
 
     def take_over(self, other: "Storage") -> None:
         """Adopt ``other``'s arrays and content, keeping this header (and its address)."""
-        self._adopt(other.keys, other.fences, other.counts, other.order, other.tree)
+        self._adopt(other.keys, other.fences, other.counts, other.order, other.tree, other.values)
         self.header[H_NCHUNKS] = other.header[H_NCHUNKS]
         self.header[H_SIZE] = other.header[H_SIZE]
         self.header[H_VERSION] += 1
@@ -147,10 +165,11 @@ class Storage:
         # the header's rewrite, ~10 us) on a small result such as big & small.
         if self.cap > rows + 2:
             self.keys.resize((rows, self.chunk), refcheck=False)  # no views of them exist yet
+            self.values.resize((rows, self.values.shape[1]), refcheck=False)
             for a in (self.fences, self.counts, self.order):
                 a.resize(rows, refcheck=False)
             self.tree.resize(rows + 1, refcheck=False)
-            self._adopt(self.keys, self.fences, self.counts, self.order, self.tree)  # realloc may move them
+            self._adopt(self.keys, self.fences, self.counts, self.order, self.tree, self.values)  # realloc may move them
 
     def shrink_if_sparse(self) -> None:
         """Give memory back once fewer than a quarter of the rows are in use."""
@@ -166,7 +185,7 @@ class SortedRun:
     itself, so nothing is copied.  Read-only: no kernel may change it.
     """
 
-    __slots__ = ("keys", "fences", "counts", "order", "tree", "header", "address")
+    __slots__ = ("keys", "fences", "counts", "order", "tree", "values", "header", "address")
 
     def __init__(self, raw: np.ndarray) -> None:
         n = len(raw)
@@ -175,9 +194,10 @@ class SortedRun:
         self.counts = np.array([n], dtype=np.int64)
         self.order = np.zeros(1, dtype=np.int64)
         self.tree = np.array([0, n], dtype=np.int64)
+        self.values = np.empty((1, 0), dtype=np.uint8)  # keys only
         self.header = h = np.zeros(HEADER_LEN, dtype=np.int64)
         self.address = h.ctypes.data
-        _point_header(h, self.keys, self.fences, self.counts, self.order, self.tree)
+        _point_header(h, self.keys, self.fences, self.counts, self.order, self.tree, self.values)
         h[H_CHUNK] = n
         h[H_NCHUNKS] = 1
         h[H_SIZE] = n
@@ -205,10 +225,17 @@ def rows_for(n: int, chunk: int, capacity: int | None = None) -> int:
     return rows + rows // 16 + 1
 
 
-def build(values: np.ndarray, chunk: int, capacity: int | None = None) -> Storage:
-    """A storage holding the distinct keys of ``values`` (ascending, of the key dtype, repeats allowed)."""
-    storage = Storage(values.dtype, chunk, rows_for(len(values), chunk, capacity))
-    entry_points(values.dtype).fill_sorted(storage.address, values)
+def build(
+    keys: np.ndarray, chunk: int, capacity: int | None = None, values: np.ndarray | None = None
+) -> Storage:
+    """A storage holding the distinct keys of ``keys`` (ascending, of the key dtype, repeats allowed).
+
+    ``values``: a dict's, a C-contiguous uint8 array of one row per key
+    (the first of repeated keys keeps its value).
+    """
+    width = 0 if values is None else values.shape[1]
+    storage = Storage(keys.dtype, chunk, rows_for(len(keys), chunk, capacity), width)
+    entry_points(keys.dtype).fill_sorted(storage.address, keys, 0 if values is None else values.ctypes.data)
     needed = rows_for(storage.size, chunk, capacity)
     if storage.cap > 2 * needed:  # many repeats: give the unused rows back
         storage.resize(needed)

@@ -32,7 +32,7 @@ from jitset._keys import (
 )
 from jitset._numba_extension import numba_type, register_class
 from jitset._entry_points import entry_points
-from jitset._plumbing import H_BUSY, H_CAP, H_SERIAL, OWNER, SetBusy, hold, unhold
+from jitset._plumbing import H_BUSY, H_CAP, H_SERIAL, H_VALUES, H_VWIDTH, OWNER, SetBusy, hold, unhold
 from jitset._algebra_kernels import (
     DIFFERENCE as _DIFFERENCE,
     INTERSECTION as _INTERSECTION,
@@ -438,7 +438,10 @@ class SortedSet:
     def clear(self) -> None:
         """Remove every key, giving back the memory."""
         with self._held:
-            self._store.take_over(build(np.empty(0, dtype=self._codec.storage), self.chunk_size))
+            st = self._store
+            width = st.value_width  # a dict's values stay as wide
+            values = np.empty((0, width), dtype=np.uint8) if width else None
+            st.take_over(build(np.empty(0, dtype=self._codec.storage), self.chunk_size, values=values))
 
     # ------------------------------------------------------ batch mutations
 
@@ -446,28 +449,45 @@ class SortedSet:
         """A 1-D batch of storage keys, checked exactly (nothing changed yet)."""
         return self._codec.keys(keys)
 
-    def _rebuild(self, removed: np.ndarray, added: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Discard ``removed`` then add ``added`` (both sorted, unique) by one linear merge."""
+    def _rebuild(
+        self, removed: np.ndarray, added: np.ndarray, values: Optional[np.ndarray] = None, overwrite: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Discard ``removed`` then add ``added`` (both sorted, unique) by one linear merge.
+
+        ``values``: a dict's, one row of bytes per key of ``added`` (see
+        :mod:`jitset._batch_kernels`); ``overwrite``: present keys take them.
+        """
         with self._held:
             st = self._store
-            dest = Storage(self._codec.storage, st.chunk, rows_for(st.size + len(added), st.chunk))
+            dest = Storage(self._codec.storage, st.chunk, rows_for(st.size + len(added), st.chunk), st.value_width)
             out_removed = np.empty(len(removed), dtype=np.int64)
             out_added = np.empty(len(added), dtype=np.int64)
-            nr, na = self._k.rebuild(self._addr, dest.address, removed, added, out_removed, out_added)
+            nr, na = self._k.rebuild(
+                self._addr, dest.address, removed, added, _address(values), overwrite, out_removed, out_added
+            )
             st.take_over(dest)
             st.shrink_if_sparse()  # dest was sized before we knew how many keys went
         return out_removed[:nr], out_added[:na]
 
-    def _add_sorted(self, added: np.ndarray) -> np.ndarray:
-        """Insert sorted unique keys into the chunks they fall in; indices of the new ones."""
+    def _add_sorted(
+        self, added: np.ndarray, values: Optional[np.ndarray] = None, overwrite: bool = False
+    ) -> np.ndarray:
+        """Insert sorted unique keys into the chunks they fall in; indices of the new ones.
+
+        ``values`` and ``overwrite``: as for :meth:`_rebuild`.
+        """
         out = np.empty(len(added), dtype=np.int64)
+        vaddr = _address(values)
+        vw = self._store.value_width
         with self._held:
             if _strategy.add(len(added), self._store.nchunks) == "merge":
                 # enough keys to be worth one pass over the chunk positions: merge
                 # each touched chunk with its keys in one go
                 start = written = 0
                 while True:
-                    done, w, short = self._k.merge_add(self._addr, added[start:], out[written:])
+                    done, w, short = self._k.merge_add(
+                        self._addr, added[start:], vaddr + start * vw if vaddr else 0, overwrite, out[written:]
+                    )
                     written += w
                     if not short:
                         return out[:written]
@@ -475,7 +495,7 @@ class SortedSet:
                     self._store.grow(short)  # rows for the split it stopped at, or an eighth more
             start = written = 0
             while True:
-                start, w = self._k.add_sorted(self._addr, added, start, out[written:])
+                start, w = self._k.add_sorted(self._addr, added, vaddr, overwrite, start, out[written:])
                 written += w
                 if start == len(added):
                     return out[:written]
@@ -1522,6 +1542,9 @@ class SortedSet:
             assert h[slot] == arr.ctypes.data, f"header slot {slot} does not point at its array"
             assert arr.flags.c_contiguous, f"array {slot} is not contiguous"
         assert st.keys.shape[1] == chunk, "keys rows are not chunk_size wide"
+        width = int(h[H_VWIDTH])
+        assert st.values.shape == (cap, chunk * width), "values are not chunk_size values wide, cap rows"
+        assert width == 0 or h[H_VALUES] == st.values.ctypes.data, "header does not point at the values"
         assert 1 <= nchunks <= cap, f"nchunks {nchunks} outside 1..{cap}"
         counts = st.counts[:nchunks]
         order = st.order[:nchunks]
@@ -1580,6 +1603,11 @@ register_class(SortedSet)  # SortedSet(...) in compiled code, and typeof for num
 # keeps the mixins' generic methods from standing in for the fast ones.
 MutableSet.register(SortedSet)
 Sequence.register(SortedSet)
+
+
+def _address(values: Optional[np.ndarray]) -> int:
+    """The address of a batch's values (C-contiguous bytes), or 0 for none (a set's batch)."""
+    return 0 if values is None else values.ctypes.data
 
 
 def _rebuild(dtype, chunk: int, keys: np.ndarray) -> SortedSet:
