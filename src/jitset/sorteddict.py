@@ -1,0 +1,524 @@
+"""``SortedDict``: a sorted map whose values are a NumPy column, on the set's engine.
+
+Work in progress (issue 22), not exported from ``jitset`` yet: the mapping
+core, scalar calls with indices and the batch calls are here; the views,
+range reads, the numba extension and persistence are not.
+
+The keys are a :class:`~jitset.sortedset.SortedSet` whose storage also holds
+the values, as raw bytes beside their keys (:mod:`jitset._storage`); the
+same compiled kernels move both (a set's values are 0 bytes wide), so a dict
+reuses every kernel of the set of its key dtype.  Key checks, the lock and
+the batch strategies are the set's own; this class adds the values.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any, Iterable, Iterator, Optional
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from jitset import _kernels
+from jitset._keys import argsort_keys, codec_for, resolve_dtype, take_keys
+from jitset._plumbing import OWNER, SetBusy
+from jitset._storage import build
+from jitset._values import ValueColumn, resolve_value_dtype
+from jitset.sortedset import SortedSet, _chunk_size, _infer_dtype
+
+__all__ = ["SortedDict"]
+
+_MISSING = object()
+
+#: Modes of :meth:`SortedDict.update_many` (Redis ZADD's vocabulary).
+MODES = ("upsert", "insert", "update", "add")
+
+
+class SortedDict:
+    """A sorted map from fixed-width keys to fixed-width NumPy values.
+
+    Parameters
+    ----------
+    keys, values : array_like, optional
+        Two sequences of equal length; or, with ``values=None``, ``keys``
+        a mapping or an iterable of ``(key, value)`` pairs.  A repeated key
+        keeps its last value, as in ``dict.update``.
+    dtype : dtype, optional
+        Key dtype: any dtype a :class:`~jitset.SortedSet` takes.
+    value_dtype : dtype, optional
+        Any fixed-width NumPy dtype, structured records and subarrays such
+        as ``("f8", 3)`` included (default: the values' own, else float64).
+    chunk_size : int, optional
+        Keys per chunk (default 512).  Tiny sizes are for tests.
+
+    Examples
+    --------
+    >>> d = SortedDict([30, 10, 20], [3.0, 1.0, 2.0])
+    >>> d[20], d.put(15, 1.5), len(d)
+    (np.float64(2.0), (1, True), 4)
+    """
+
+    __slots__ = ("_s", "_vc", "_local")
+
+    def __init__(
+        self,
+        keys: Any = None,
+        values: Any = None,
+        *,
+        dtype: Any = None,
+        value_dtype: Any = None,
+        chunk_size: Optional[int] = None,
+    ) -> None:
+        if values is None and keys is not None:
+            if isinstance(keys, np.ndarray):
+                raise TypeError(
+                    "SortedDict(keys, values) takes two arrays of equal length, or a mapping or an "
+                    "iterable of (key, value) pairs alone; a NumPy array alone is neither"
+                )
+            keys, values = _pairs(keys)
+        elif values is not None and keys is None:
+            raise TypeError("values given without keys")
+        chunk = _chunk_size(chunk_size)
+        kdt = resolve_dtype(dtype if dtype is not None else _infer_dtype(keys))
+        if value_dtype is None:
+            value_dtype = np.asarray(values).dtype if values is not None and len(values) else np.float64
+        vc = ValueColumn(resolve_value_dtype(value_dtype))
+        codec = codec_for(kdt)
+        raw = codec.keys(np.empty(0, dtype=kdt) if keys is None else keys)
+        column = vc.column(np.empty((0,) + vc.shape, vc.base) if values is None else values, len(raw))
+        ordered, column = _distinct(raw, column, "upsert")
+        s = SortedSet.__new__(SortedSet)
+        s._setup(build(ordered, chunk, values=vc.raw(column)), kdt)
+        self._s = s
+        self._vc = vc
+        self._local = threading.local()  # per thread: the one-value buffers of scalar calls
+
+    # ------------------------------------------------------------ mapping
+
+    def __len__(self) -> int:
+        return len(self._s)
+
+    def __contains__(self, key) -> bool:
+        """``key in d``: O(log n)."""
+        return key in self._s
+
+    def __iter__(self) -> Iterator[Any]:
+        """The keys, ascending."""
+        return iter(self._s)
+
+    def __reversed__(self) -> Iterator[Any]:
+        return reversed(self._s)
+
+    def _probe(self, key):
+        """The storage key for ``key``, or None when the dtype cannot hold it (then absent)."""
+        s = self._s
+        if type(key) is int and s._lo <= key <= s._hi:
+            return key
+        return s._codec.key_if_fits(key)
+
+    def _buffer(self) -> _Buffer:
+        """This thread's one-value buffers: another thread's call never writes them between
+        a kernel's copy and the read of it (the GIL may switch threads between the two)."""
+        try:
+            return self._local.buffer
+        except AttributeError:
+            self._local.buffer = b = _Buffer(self._vc.dtype)
+            return b
+
+    @staticmethod
+    def _value_out(b: "_Buffer"):
+        """The value a kernel copied to ``b.out``, as NumPy indexing gives one (a copy)."""
+        v = b.out[0]
+        return v.copy() if isinstance(v, (np.ndarray, np.void)) else v
+
+    def __getitem__(self, key):
+        """``d[key]``: its value; ``KeyError`` when absent.  O(log n).
+
+        Examples
+        --------
+        >>> SortedDict({1: 10, 2: 20}, value_dtype="i4")[2]
+        np.int32(20)
+        """
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
+
+    def get(self, key, default=None):
+        """The value of ``key``, or ``default`` when absent.  O(log n).
+
+        Examples
+        --------
+        >>> SortedDict({1: 10.0}).get(2, -1.0)
+        -1.0
+        """
+        k = self._probe(key)
+        if k is None:
+            return default
+        s = self._s
+        b = self._buffer()
+        try:
+            index = s._k.get_value(s._addr, k, b.out_addr)
+        except SetBusy:
+            index = s._held_call(s._k.get_value, k, b.out_addr)
+        return default if index < 0 else self._value_out(b)
+
+    def put(self, key, value) -> tuple[int, bool]:
+        """Set ``d[key] = value``; return ``(index after the call, whether the key was new)``.
+
+        O(log n) plus O(chunk_size) to shift keys and values within a chunk.
+
+        Examples
+        --------
+        >>> d = SortedDict({10: 1.0, 20: 2.0})
+        >>> d.put(15, 1.5), d.put(20, 0.0)
+        ((1, True), (2, False))
+        """
+        s = self._s
+        k = s._key(key)
+        vc = self._vc
+        if type(value) is vc.exact_type and (vc.lo <= value <= vc.hi or value != value):  # NaN too
+            b = self._buffer()
+            b.into[0] = value
+            addr = b.into_addr
+        else:
+            v = vc.one(value)
+            addr = v.ctypes.data
+        try:
+            code = s._k.put(s._addr, k, addr, True)
+        except SetBusy:
+            code = _kernels.NEED_ROOM
+        if code == _kernels.NEED_ROOM:
+            with s._held:
+                code = s._k.put(s._addr | OWNER, k, addr, True)
+                while code == _kernels.NEED_ROOM:
+                    s._store.grow()
+                    code = s._k.put(s._addr | OWNER, k, addr, True)
+        return (code, True) if code >= 0 else (_kernels.PRESENT - code, False)
+
+    def __setitem__(self, key, value) -> None:
+        self.put(key, value)
+
+    def _pop(self, key, b: "_Buffer") -> int:
+        """Remove ``key``, its value copied to ``b.out``; the index it had, or -1."""
+        k = self._probe(key)
+        if k is None:
+            return -1
+        s = self._s
+        try:
+            index = s._k.pop_value(s._addr, k, b.out_addr)
+        except SetBusy:
+            index = s._held_call(s._k.pop_value, k, b.out_addr)
+        if index < -1:  # removed, and the storage is mostly empty rows: give them back
+            with s._held:
+                s._store.shrink_if_sparse()
+            index = _kernels.SHRINK - index
+        return index
+
+    def discard(self, key) -> int:
+        """Remove ``key`` if present; return the index it had, or -1.  O(log n + chunk_size).
+
+        Examples
+        --------
+        >>> d = SortedDict({1: 1.0, 2: 2.0})
+        >>> d.discard(2), d.discard(5)
+        (1, -1)
+        """
+        return self._pop(key, self._buffer())
+
+    def __delitem__(self, key) -> None:
+        if self._pop(key, self._buffer()) < 0:
+            raise KeyError(key)
+
+    def pop(self, key, default=_MISSING):
+        """Remove ``key`` and return its value; ``default`` (or ``KeyError``) when absent.
+
+        Examples
+        --------
+        >>> d = SortedDict({1: 1.0, 2: 2.0})
+        >>> d.pop(1), d.pop(9, None), len(d)
+        (np.float64(1.0), None, 1)
+        """
+        b = self._buffer()
+        if self._pop(key, b) < 0:
+            if default is _MISSING:
+                raise KeyError(key)
+            return default
+        return self._value_out(b)
+
+    def index(self, key) -> int:
+        """Index of ``key``; ``ValueError`` when absent.  O(log n)."""
+        return self._s.index(key)
+
+    def bisect_left(self, key) -> int:
+        """Number of keys ``< key``."""
+        return self._s.bisect_left(key)
+
+    def bisect_right(self, key) -> int:
+        """Number of keys ``<= key``."""
+        return self._s.bisect_right(key)
+
+    def peekitem(self, index: int = -1) -> tuple[Any, Any]:
+        """The ``(key, value)`` at ``index`` (default the largest key); ``IndexError`` out of range.
+
+        Examples
+        --------
+        >>> SortedDict({1: 1.0, 2: 2.0}).peekitem(0)
+        (1, np.float64(1.0))
+        """
+        s = self._s
+        b = self._buffer()
+        with s._held:
+            key = s[index]
+            i = index + len(s) if index < 0 else index
+            s._k.take_values(s._addr, np.array([i], dtype=np.int64), b.out_addr)
+            return key, self._value_out(b)
+
+    def popitem(self, index: int = -1) -> tuple[Any, Any]:
+        """Remove and return the ``(key, value)`` at ``index`` (default the largest key).
+
+        Examples
+        --------
+        >>> d = SortedDict({1: 1.0, 2: 2.0})
+        >>> d.popitem(), len(d)
+        ((2, np.float64(2.0)), 1)
+        """
+        s = self._s
+        b = self._buffer()
+        if not s:
+            raise KeyError("popitem(): SortedDict is empty")
+        with s._held:
+            try:
+                key = s._k.delete_value_at(s._addr | OWNER, s._like, int(index), b.out_addr)
+            except (IndexError, OverflowError):
+                raise IndexError("popitem index out of range") from None
+            s._store.shrink_if_sparse()
+        return (key if s._out is None else s._out(key)), self._value_out(b)
+
+    def clear(self) -> None:
+        """Remove every item, giving back the memory."""
+        self._s.clear()
+
+    # ------------------------------------------------------------ batches
+
+    def _column(self, keys, values) -> tuple[np.ndarray, np.ndarray]:
+        raw = self._s._batch(keys)
+        return raw, self._vc.column(values, len(raw))
+
+    def update_many(self, keys: ArrayLike, values: ArrayLike, mode: str = "upsert") -> tuple[np.ndarray, np.ndarray]:
+        """Set many values in one native call; return ``(inserted_indices, updated_indices)``.
+
+        Modes (Redis ZADD's): ``"upsert"`` sets every key; ``"insert"``
+        only keys not present; ``"update"`` only keys present; ``"add"``
+        adds the values to the present ones (numeric value dtypes) and
+        inserts the others.  Repeated keys in one batch: the last value wins
+        (``"insert"``: the first; ``"add"``: they add up).  Both index arrays
+        are positions after the call, ascending, each key once.  The whole
+        batch is checked before anything changes.
+
+        Examples
+        --------
+        >>> d = SortedDict({10: 1.0, 20: 2.0})
+        >>> d.update_many([20, 5], [9.0, 0.5])
+        (array([0]), array([2]))
+        >>> d.to_numpy()
+        (array([ 5, 10, 20]), array([0.5, 1. , 9. ]))
+        """
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if mode == "add" and not _numeric(self._vc.dtype):
+            raise TypeError(f"mode 'add' needs a numeric value dtype, not {self._vc.dtype}")
+        raw, column = self._column(keys, values)
+        ordered, column = _distinct(raw, column, mode)
+        s = self._s
+        vc = self._vc
+        with s._held:
+            ranks, found = s._rank(ordered, False)
+            if mode == "insert":
+                return s._add_sorted(ordered, vc.raw(column), overwrite=False), np.empty(0, dtype=np.int64)
+            if mode == "update":
+                ordered, column = take_keys(ordered, np.flatnonzero(found)), column[found]
+            elif mode == "add" and found.any():
+                old = np.empty(int(found.sum()), dtype=vc.dtype)
+                s._k.take_values(s._addr, ranks[found], old.ctypes.data)
+                column = column.copy()
+                column[found] = _added(old, column[found])
+            inserted = s._add_sorted(ordered, vc.raw(np.ascontiguousarray(column)), overwrite=True)
+            present = take_keys(ordered, np.flatnonzero(found)) if mode != "update" else ordered
+            updated = s._rank(present, False)[0]
+        return inserted, updated
+
+    def get_many(self, keys: ArrayLike, default: Any = _MISSING) -> np.ndarray:
+        """The values of ``keys``, in their order; ``default`` where absent (``KeyError`` without one).
+
+        Examples
+        --------
+        >>> SortedDict({1: 1.0, 2: 2.0}).get_many([2, 7], default=np.nan)
+        array([ 2., nan])
+        """
+        s = self._s
+        raw = s._batch(keys)
+        out = np.empty(len(raw), dtype=self._vc.dtype)
+        with s._held:
+            ranks, found = s._rank(raw, False)
+            if not found.all():
+                if default is _MISSING:
+                    first = int(np.argmax(~found))
+                    raise KeyError(s._codec.to_python(s._codec.decode(raw[first : first + 1]))[0])
+                out[...] = self._vc.column(np.full(len(raw), default) if self._vc.dtype.names is None
+                                           else [default] * len(raw), len(raw))
+            hit = np.flatnonzero(found)
+            got = np.empty(len(hit), dtype=self._vc.dtype)
+            s._k.take_values(s._addr, ranks[hit], got.ctypes.data)
+        out[hit] = got
+        return out
+
+    def contains_many(self, keys: ArrayLike) -> np.ndarray:
+        """Whether each key is present (bool array, shape of ``keys``)."""
+        return self._s.contains_many(keys)
+
+    def index_many(self, keys: ArrayLike) -> np.ndarray:
+        """Index of each key, -1 where absent."""
+        return self._s.index_many(keys)
+
+    def pop_many(self, keys: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """Remove the keys present; return ``(indices they had, their values)``, ascending by index.
+
+        Examples
+        --------
+        >>> d = SortedDict({1: 1.0, 2: 2.0, 3: 3.0})
+        >>> d.pop_many([3, 9, 1])
+        (array([0, 2]), array([1., 3.]))
+        """
+        s = self._s
+        ordered = _distinct_keys(s._batch(keys))
+        with s._held:
+            ranks, found = s._rank(ordered, False)
+            at = ranks[found]
+            values = np.empty(len(at), dtype=self._vc.dtype)
+            s._k.take_values(s._addr, at, values.ctypes.data)
+            removed = s._discard_raw(take_keys(ordered, np.flatnonzero(found)))
+        return removed, values
+
+    def to_numpy(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(keys, values)``: two arrays, ascending by key.  O(n).
+
+        Examples
+        --------
+        >>> SortedDict({2: 20, 1: 10}, value_dtype="u2").to_numpy()
+        (array([1, 2]), array([10, 20], dtype=uint16))
+        """
+        s = self._s
+        with s._held:
+            keys = s.to_numpy()
+            values = np.empty(len(keys), dtype=self._vc.dtype)
+            s._k.gather_values(s._addr, values.ctypes.data, 0, len(keys))
+        return keys, values
+
+    # ------------------------------------------------------------ properties
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The key dtype."""
+        return self._s.dtype
+
+    @property
+    def value_dtype(self) -> np.dtype:
+        """The value dtype."""
+        return self._vc.dtype
+
+    @property
+    def chunk_size(self) -> int:
+        return self._s.chunk_size
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the dict's arrays (allocated, including free room)."""
+        return self._s.nbytes
+
+    def __repr__(self) -> str:
+        keys, values = self.to_numpy()
+        return f"SortedDict({keys!r}, {values!r})"
+
+    def _check(self) -> None:
+        """Verify every internal invariant of the keys and the values' layout."""
+        self._s._check()
+        st = self._s._store
+        assert st.value_width == self._vc.width, "the storage's value width is not the value dtype's"
+
+
+class _Buffer:
+    """One thread's buffers for a scalar call's value: in (``into``) and out."""
+
+    __slots__ = ("into", "into_addr", "out", "out_addr")
+
+    def __init__(self, dtype: np.dtype) -> None:
+        self.into = np.empty(1, dtype=dtype)
+        self.into_addr = self.into.ctypes.data
+        self.out = np.empty(1, dtype=dtype)
+        self.out_addr = self.out.ctypes.data
+
+
+def _pairs(items) -> tuple[list, list]:
+    """Keys and values of a mapping or an iterable of ``(key, value)`` pairs."""
+    if isinstance(items, SortedDict):
+        return items.to_numpy()
+    pairs = list(items.items() if isinstance(items, Mapping) else items)
+    for p in pairs:
+        if not isinstance(p, (tuple, list)) or len(p) != 2:
+            raise TypeError(f"expected (key, value) pairs, got {p!r}")
+    return [k for k, _ in pairs], [v for _, v in pairs]
+
+
+def _groups(ordered: np.ndarray) -> np.ndarray:
+    """Start of each run of equal keys in sorted ``ordered``."""
+    if len(ordered) == 0:
+        return np.empty(0, dtype=np.int64)
+    change = ordered[1:] != ordered[:-1]
+    return np.concatenate(([0], np.flatnonzero(change) + 1))
+
+
+def _distinct(raw: np.ndarray, column: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct keys and one value each: the last given (``"insert"``: the first; ``"add"``: the sum)."""
+    perm = argsort_keys(raw)
+    ordered = take_keys(raw, perm)
+    starts = _groups(ordered)
+    if len(starts) == len(raw):
+        return ordered, column[perm]
+    if mode == "add":
+        summed = _sum_groups(column[perm], starts)
+        return take_keys(ordered, starts), summed
+    pick = (np.minimum if mode == "insert" else np.maximum).reduceat(perm, starts)
+    return take_keys(ordered, starts), column[pick]
+
+
+def _distinct_keys(raw: np.ndarray) -> np.ndarray:
+    ordered = take_keys(raw, argsort_keys(raw))
+    return take_keys(ordered, _groups(ordered))
+
+
+def _numeric(dt: np.dtype) -> bool:
+    """Integer, float, complex or timedelta, their subarrays, and records of only those."""
+    if dt.names is not None:
+        return all(_numeric(dt[name]) for name in dt.names)
+    return dt.base.kind in "iufcm"
+
+
+def _sum_groups(column: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    if column.dtype.names is not None:
+        out = np.empty(len(starts), dtype=column.dtype)
+        for name in column.dtype.names:
+            out[name] = _sum_groups(column[name], starts)
+        return out
+    return np.add.reduceat(column, starts, axis=0).astype(column.dtype, copy=False)
+
+
+def _added(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """``old + new``, field by field for records (mode ``"add"``)."""
+    if old.dtype.names is not None:
+        out = np.empty_like(old)
+        for name in old.dtype.names:
+            out[name] = _added(old[name], new[name])
+        return out
+    return old + new

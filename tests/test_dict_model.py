@@ -1,0 +1,348 @@
+"""Model-based tests of ``SortedDict`` (issue 22, work in progress) against a Python dict.
+
+A hypothesis state machine drives a :class:`jitset.sorteddict.SortedDict`
+and a plain ``dict`` side by side through its scalar and batch calls,
+compares every returned index and value, and after every step runs
+``_check()`` and compares the whole content (keys in order, and the value
+beside each key).  Chunks of 4 and 8 keys split, merge and rebuild all the
+time, so every kernel that moves keys must move their values too.  Value
+dtypes: float64, a record of two fields, a subarray; keys: int64 and a wide
+(structured) key.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
+
+from jitset.sorteddict import SortedDict
+
+INT64 = np.iinfo(np.int64)
+KEYS = st.one_of(st.integers(-40, 40), st.sampled_from([int(INT64.min), int(INT64.max)]))
+RECORD = np.dtype([("qty", "f8"), ("orders", "i4")])
+WIDE = np.dtype([("group", "u1"), ("name", "S6")])
+
+
+def _value_strategy(value_dtype):
+    if value_dtype == RECORD:
+        return st.tuples(st.integers(-1000, 1000).map(float), st.integers(-100, 100))
+    if value_dtype.shape:
+        return st.lists(st.integers(-9, 9).map(float), min_size=3, max_size=3)
+    return st.one_of(st.integers(-1000, 1000).map(float), st.just(float("nan")))
+
+
+def _key_strategy(dtype):
+    if dtype == WIDE:
+        return st.tuples(st.integers(0, 3), st.sampled_from([b"", b"a", b"ann", b"zed", b"zzzzzz"]))
+    return KEYS
+
+
+def _norm(value, value_dtype):
+    """A value as a comparable Python object (NaN compared as a string)."""
+    if value_dtype.names is None:
+        arr = np.array(value, dtype=value_dtype.base)  # a subarray's elements
+    elif isinstance(value, (np.void, np.ndarray)):
+        arr = np.array(value, dtype=value_dtype)
+    else:
+        arr = np.array(tuple(value), dtype=value_dtype)
+    return repr(arr.tolist())
+
+
+class DictMachine(RuleBasedStateMachine):
+    dtype = np.dtype(np.int64)
+    value_dtype = np.dtype(np.float64)
+
+    def __init__(self):
+        super().__init__()
+        self.model: dict = {}
+        self.d = None
+
+    def _key(self, key):
+        return tuple(key) if self.dtype.names is not None else int(key)
+
+    def _as_key(self, key):
+        """A key from the dict (a tuple or an int) in the model's form."""
+        return self._key(key) if self.dtype.names is not None else int(key)
+
+    @initialize(chunk=st.sampled_from([4, 8, None]), data=st.data())
+    def start(self, chunk, data):
+        ks = data.draw(st.lists(_key_strategy(self.dtype), max_size=60))
+        vs = data.draw(st.lists(_value_strategy(self.value_dtype), min_size=len(ks), max_size=len(ks)))
+        if ks:
+            self.d = SortedDict(list(zip(ks, vs)), dtype=self.dtype, value_dtype=self.value_dtype, chunk_size=chunk)
+        else:
+            self.d = SortedDict(dtype=self.dtype, value_dtype=self.value_dtype, chunk_size=chunk)
+        for k, v in zip(ks, vs):
+            self.model[self._key(k)] = _norm(v, self.value_dtype)
+        self.compare()
+
+    def ordered(self):
+        return sorted(self.model)
+
+    def compare(self):
+        self.d._check()
+        keys, values = self.d.to_numpy()
+        assert [self._as_key(k) for k in keys.tolist()] == self.ordered()
+        assert [_norm(v, self.value_dtype) for v in values] == [self.model[k] for k in self.ordered()]
+        assert len(self.d) == len(self.model)
+
+    @rule(data=st.data())
+    def put(self, data):
+        key = data.draw(_key_strategy(self.dtype))
+        value = data.draw(_value_strategy(self.value_dtype))
+        k = self._key(key)
+        added = k not in self.model
+        self.model[k] = _norm(value, self.value_dtype)
+        assert self.d.put(key, value) == (self.ordered().index(k), added)
+        self.compare()
+
+    @rule(data=st.data())
+    def put_run(self, data):
+        """Scalar puts of a run of keys, so that full chunks split (and neighbours take keys) often."""
+        keys = data.draw(st.lists(_key_strategy(self.dtype), min_size=10, max_size=40))
+        for key in keys:
+            value = data.draw(_value_strategy(self.value_dtype))
+            k = self._key(key)
+            added = k not in self.model
+            self.model[k] = _norm(value, self.value_dtype)
+            assert self.d.put(key, value) == (self.ordered().index(k), added)
+        self.compare()
+
+    @rule(data=st.data())
+    def discard_run(self, data):
+        """Scalar removals of many keys, so that small chunks merge and even out often."""
+        keys = data.draw(st.lists(_key_strategy(self.dtype), min_size=10, max_size=40))
+        for key in keys:
+            k = self._key(key)
+            index = self.ordered().index(k) if k in self.model else -1
+            self.model.pop(k, None)
+            assert self.d.discard(key) == index
+        self.compare()
+
+    @rule(data=st.data())
+    def get(self, data):
+        key = data.draw(_key_strategy(self.dtype))
+        k = self._key(key)
+        got = self.d.get(key, None)
+        if k in self.model:
+            assert _norm(got, self.value_dtype) == self.model[k]
+            assert _norm(self.d[key], self.value_dtype) == self.model[k]
+        else:
+            assert got is None
+            with pytest.raises(KeyError):
+                self.d[key]
+
+    @rule(data=st.data())
+    def pop(self, data):
+        key = data.draw(_key_strategy(self.dtype))
+        k = self._key(key)
+        if k in self.model:
+            index = self.ordered().index(k)
+            value = self.model.pop(k)
+            if data.draw(st.booleans()):
+                assert _norm(self.d.pop(key), self.value_dtype) == value
+            else:
+                assert self.d.discard(key) == index
+        else:
+            assert self.d.pop(key, "absent") == "absent"
+            assert self.d.discard(key) == -1
+        self.compare()
+
+    @rule(data=st.data())
+    def popitem(self, data):
+        if not self.model:
+            with pytest.raises(KeyError):
+                self.d.popitem()
+            return
+        i = data.draw(st.integers(-len(self.model), len(self.model) - 1))
+        k = self.ordered()[i]
+        key, value = self.d.popitem(i)
+        assert self._as_key(key) == k
+        assert _norm(value, self.value_dtype) == self.model.pop(k)
+        self.compare()
+
+    @rule(data=st.data())
+    def peekitem(self, data):
+        if not self.model:
+            return
+        i = data.draw(st.integers(-len(self.model), len(self.model) - 1))
+        key, value = self.d.peekitem(i)
+        k = self.ordered()[i]
+        assert self._as_key(key) == k and _norm(value, self.value_dtype) == self.model[k]
+
+    @rule(data=st.data(), mode=st.sampled_from(["upsert", "insert", "update", "add"]), big=st.booleans())
+    def update_many(self, data, mode, big):
+        n = data.draw(st.integers(0, 300 if big else 12))
+        ks = data.draw(st.lists(_key_strategy(self.dtype), min_size=n, max_size=n))
+        vs = data.draw(st.lists(_value_strategy(self.value_dtype), min_size=n, max_size=n))
+        if self.value_dtype.names is None:
+            column = np.array(vs, dtype=self.value_dtype.base).reshape((n,) + self.value_dtype.shape)
+        else:
+            column = np.array([tuple(v) for v in vs], dtype=self.value_dtype)
+        before = dict(self.model)
+        new = {}
+        for k, v in zip(ks, column):
+            kk = self._key(k)
+            if mode == "insert":
+                if kk not in before and kk not in new:
+                    new[kk] = v
+            elif mode == "update":
+                if kk in before:
+                    new[kk] = v
+            elif mode == "add":
+                base = new.get(kk, None)
+                if base is None:
+                    base = np.array(_unnorm(before[kk], self.value_dtype)) if kk in before else None
+                new[kk] = v if base is None else _plus(base, v, self.value_dtype)
+            else:
+                new[kk] = v
+        for kk, v in new.items():
+            self.model[kk] = _norm(v, self.value_dtype)
+        keys_arg = ks if self.dtype.names is not None else np.array(ks, dtype=np.int64)
+        inserted, updated = self.d.update_many(keys_arg, column, mode=mode)
+        order = self.ordered()
+        assert inserted.tolist() == sorted(order.index(k) for k in new if k not in before)
+        assert updated.tolist() == sorted(order.index(k) for k in new if k in before)
+        self.compare()
+
+    @rule(data=st.data(), big=st.booleans())
+    def pop_many(self, data, big):
+        n = data.draw(st.integers(0, 300 if big else 12))
+        ks = data.draw(st.lists(_key_strategy(self.dtype), min_size=n, max_size=n))
+        order = self.ordered()
+        gone = sorted({self._key(k) for k in ks if self._key(k) in self.model}, key=order.index)
+        expected_idx = [order.index(k) for k in gone]
+        expected_values = [self.model.pop(k) for k in gone]
+        keys_arg = ks if self.dtype.names is not None else np.array(ks, dtype=np.int64)
+        indices, values = self.d.pop_many(keys_arg)
+        assert indices.tolist() == expected_idx
+        assert [_norm(v, self.value_dtype) for v in values] == expected_values
+        self.compare()
+
+    @rule(data=st.data())
+    def get_many(self, data):
+        n = data.draw(st.integers(0, 20))
+        ks = data.draw(st.lists(_key_strategy(self.dtype), min_size=n, max_size=n))
+        keys_arg = ks if self.dtype.names is not None else np.array(ks, dtype=np.int64)
+        if all(self._key(k) in self.model for k in ks):
+            got = self.d.get_many(keys_arg)
+            assert [_norm(v, self.value_dtype) for v in got] == [self.model[self._key(k)] for k in ks]
+        else:
+            with pytest.raises(KeyError):
+                self.d.get_many(keys_arg)
+
+    @rule()
+    def clear(self):
+        if len(self.model) > 100:  # now and then: start again from empty
+            self.d.clear()
+            self.model.clear()
+            self.compare()
+
+
+def _unnorm(text, value_dtype):
+    import ast
+
+    value = ast.literal_eval(text.replace("nan", "None"))
+    if value_dtype.names is not None:
+        return np.array(tuple(value), dtype=value_dtype)
+    return np.array(value, dtype=float)
+
+
+def _plus(a, b, value_dtype):
+    if value_dtype.names is not None:
+        out = np.array(a, dtype=value_dtype).copy()
+        for name in value_dtype.names:
+            out[name] = out[name] + b[name]
+        return out
+    return np.asarray(a, dtype=value_dtype.base) + np.asarray(b, dtype=value_dtype.base)
+
+
+class RecordValues(DictMachine):
+    value_dtype = RECORD
+
+
+class SubarrayValues(DictMachine):
+    value_dtype = np.dtype(("f8", 3))
+
+
+class WideKeys(DictMachine):
+    dtype = WIDE
+
+
+@pytest.mark.parametrize("machine", [DictMachine, RecordValues, SubarrayValues, WideKeys],
+                         ids=["int64-f8", "record", "subarray", "wide-key"])
+def test_sorted_dict_against_a_dict(machine):
+    run_state_machine_as_test(
+        machine,
+        settings=settings(max_examples=25, stateful_step_count=30, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]),
+    )
+
+
+def test_a_long_random_run_keeps_every_value_beside_its_key():
+    """20,000 seeded scalar and batch steps at chunk size 4 against a dict (int64 -> float64)."""
+    rng = np.random.default_rng(7)
+    d = SortedDict(dtype=np.int64, value_dtype=np.float64, chunk_size=4)
+    model = {}
+    for step in range(20_000):
+        op = rng.integers(0, 10)
+        if op < 5:
+            k, v = int(rng.integers(-500, 500)), float(rng.integers(0, 1000))
+            model[k] = v
+            d[k] = v
+        elif op < 9:
+            k = int(rng.integers(-500, 500))
+            assert d.pop(k, None) == model.pop(k, None)
+        elif rng.integers(0, 2):
+            ks = rng.integers(-500, 500, 200)
+            vs = rng.integers(0, 1000, 200).astype(float)
+            d.update_many(ks, vs)
+            model.update(zip(ks.tolist(), vs.tolist()))
+        else:
+            ks = rng.integers(-500, 500, 200)
+            d.pop_many(ks)
+            for k in ks.tolist():
+                model.pop(k, None)
+        if step % 1000 == 0:
+            d._check()
+            keys, values = d.to_numpy()
+            assert keys.tolist() == sorted(model) and values.tolist() == [model[k] for k in sorted(model)]
+    d._check()
+    keys, values = d.to_numpy()
+    assert keys.tolist() == sorted(model) and values.tolist() == [model[k] for k in sorted(model)]
+
+
+def test_threads_read_and_write_their_own_values():
+    """Four threads put, get and pop keys of their own residue mod 4: every value read is the one
+    that thread wrote (the one-value buffers of scalar calls are per thread)."""
+    import threading
+
+    d = SortedDict(dtype=np.int64, value_dtype=np.float64, chunk_size=8)
+    errors = []
+
+    def work(t):
+        rng = np.random.default_rng(t)
+        mine = {}
+        for _ in range(3000):
+            k = int(rng.integers(0, 400)) * 4 + t
+            if rng.random() < 0.6:
+                d[k] = mine[k] = float(k) * 0.5 + t
+            elif rng.random() < 0.5:
+                if d.get(k) != mine.get(k):
+                    errors.append((t, k, d.get(k), mine.get(k)))
+            elif d.pop(k, None) != mine.pop(k, None):
+                errors.append((t, k))
+        for k, v in mine.items():
+            if d[k] != v:
+                errors.append((t, k, d[k], v))
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors[:5]
+    d._check()
