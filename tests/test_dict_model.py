@@ -234,6 +234,80 @@ class DictMachine(RuleBasedStateMachine):
             with pytest.raises(KeyError):
                 self.d.get_many(keys_arg)
 
+    def _bounds(self, data):
+        lo = data.draw(st.none() | _key_strategy(self.dtype))
+        hi = data.draw(st.none() | _key_strategy(self.dtype))
+        inc = data.draw(st.tuples(st.booleans(), st.booleans()))
+        lo_k = None if lo is None else self._key(lo)
+        hi_k = None if hi is None else self._key(hi)
+
+        def inside(k):
+            return ((lo_k is None or k > lo_k or (inc[0] and k == lo_k))
+                    and (hi_k is None or k < hi_k or (inc[1] and k == hi_k)))
+
+        return lo, hi, inc, inside
+
+    @rule(data=st.data(), reverse=st.booleans())
+    def irange_items(self, data, reverse):
+        lo, hi, inc, inside = self._bounds(data)
+        expected = [k for k in self.ordered() if inside(k)]
+        if reverse:
+            expected.reverse()
+        keys, values = self.d.irange_items(lo, hi, inc, reverse)
+        assert [self._as_key(k) for k in keys.tolist()] == expected
+        assert [_norm(v, self.value_dtype) for v in values] == [self.model[k] for k in expected]
+        assert [self._as_key(k) for k in self.d.irange(lo, hi, inc, reverse).tolist()] == expected
+
+    @rule(data=st.data())
+    def discard_irange(self, data):
+        lo, hi, inc, inside = self._bounds(data)
+        order = self.ordered()
+        gone = [i for i, k in enumerate(order) if inside(k)]
+        start, stop = self.d.discard_irange(lo, hi, inc)
+        if gone:
+            assert (start, stop) == (gone[0], gone[-1] + 1)
+        else:
+            assert start == stop
+        for i in gone:
+            del self.model[order[i]]
+        self.compare()
+
+    @rule(data=st.data())
+    def neighbours(self, data):
+        key = data.draw(_key_strategy(self.dtype))
+        k = self._key(key)
+        order = self.ordered()
+        below_or_at = [x for x in order if x <= k]
+        at_or_above = [x for x in order if x >= k]
+        below = [x for x in order if x < k]
+        above = [x for x in order if x > k]
+        for got, want in ((self.d.floor_item(key), below_or_at[-1:]), (self.d.ceiling_item(key), at_or_above[:1]),
+                          (self.d.lower_item(key), below[-1:]), (self.d.higher_item(key), above[:1])):
+            if not want:
+                assert got is None
+            else:
+                assert self._as_key(got[0]) == want[0] and _norm(got[1], self.value_dtype) == self.model[want[0]]
+
+    @rule(data=st.data())
+    def setdefault(self, data):
+        key = data.draw(_key_strategy(self.dtype))
+        value = data.draw(_value_strategy(self.value_dtype))
+        k = self._key(key)
+        if k not in self.model:
+            self.model[k] = _norm(value, self.value_dtype)
+        assert _norm(self.d.setdefault(key, value), self.value_dtype) == self.model[k]
+        self.compare()
+
+    @rule()
+    def copy_compares_equal(self):
+        c = self.d.copy()
+        c._check()
+        assert c == self.d and self.d == c
+        if self.model:
+            c.popitem(0)
+            assert c != self.d
+            assert self.d.copy() == self.d
+
     @rule()
     def clear(self):
         if len(self.model) > 100:  # now and then: start again from empty

@@ -10,6 +10,7 @@ import pytest
 
 import jitset
 import jitset._gil
+import jitset.sorteddict
 import jitset.sortedset
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -45,7 +46,7 @@ def _pages() -> list[pathlib.Path]:
 
 
 def test_docstring_examples():
-    for module in (jitset, jitset.sortedset, jitset._gil):
+    for module in (jitset, jitset.sortedset, jitset.sorteddict, jitset._gil):
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.attempted > 0 and result.failed == 0, (module.__name__, result)
 

@@ -300,6 +300,113 @@ class SortedDict:
         """Remove every item, giving back the memory."""
         self._s.clear()
 
+    def setdefault(self, key, default=None):
+        """``d[key]`` if present, else set it to ``default`` and return that.
+
+        ``default`` is required (``TypeError`` without one) unless ``None``
+        converts to the value dtype, which no NumPy number does.
+
+        Examples
+        --------
+        >>> d = SortedDict({1: 1.0})
+        >>> d.setdefault(1, 5.0), d.setdefault(2, 5.0), len(d)
+        (np.float64(1.0), np.float64(5.0), 2)
+        """
+        with self._s._held:
+            value = self.get(key, _MISSING)
+            if value is not _MISSING:
+                return value
+            if default is None:
+                raise TypeError(f"setdefault needs a default: None is not a value of dtype {self.value_dtype}")
+            self.put(key, default)
+            return self[key]
+
+    def update(self, other: Any = ()) -> None:
+        """Set every item of a mapping or an iterable of ``(key, value)`` pairs (the last repeat wins)."""
+        keys, values = _pairs(other)
+        if len(keys):
+            self.update_many(keys if self.dtype.names is None else list(keys), values)
+
+    def copy(self) -> "SortedDict":
+        """A new dict with the same items, dtypes and chunk size.  O(n)."""
+        keys, values = self.to_numpy()
+        return SortedDict(keys, values, dtype=self.dtype, value_dtype=self.value_dtype, chunk_size=self.chunk_size)
+
+    def __eq__(self, other) -> bool:
+        """Equal to any mapping with the same keys and equal values (NaN equals NaN here, as in
+        ``np.array_equal(..., equal_nan=True)``)."""
+        if not isinstance(other, Mapping) and not isinstance(other, SortedDict):
+            return NotImplemented
+        if len(other) != len(self):
+            return False
+        keys, values = self.to_numpy()
+        if isinstance(other, SortedDict):
+            okeys, ovalues = other.to_numpy()
+            return bool(np.array_equal(keys, okeys)) and _equal(values, ovalues)
+        for key, value in zip(self._s._codec.to_python(keys), values):
+            theirs = other.get(key, _MISSING)
+            if theirs is _MISSING or not _equal(np.asarray(value), np.asarray(theirs, dtype=self.value_dtype)):
+                return False
+        return True
+
+    __hash__ = None  # mutable
+
+    # ------------------------------------------------------------ ranges
+
+    def irange(self, minimum: Any = None, maximum: Any = None, inclusive: tuple[bool, bool] = (True, True),
+               reverse: bool = False) -> np.ndarray:
+        """Keys between ``minimum`` and ``maximum`` as an array (see :meth:`SortedSet.irange`)."""
+        return self._s.irange(minimum, maximum, inclusive, reverse)
+
+    def irange_items(self, minimum: Any = None, maximum: Any = None, inclusive: tuple[bool, bool] = (True, True),
+                     reverse: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """``(keys, values)`` of the items with keys between ``minimum`` and ``maximum``.  O(log n + k).
+
+        Examples
+        --------
+        >>> d = SortedDict({1: 1.0, 2: 2.0, 3: 3.0})
+        >>> d.irange_items(2, None)
+        (array([2, 3]), array([2., 3.]))
+        """
+        s = self._s
+        bounds = s._bounds(minimum, maximum, inclusive)
+        with s._held:
+            start, stop = s._positions(*bounds)
+            keys = s._gather(start, stop - start)
+            values = np.empty(stop - start, dtype=self._vc.dtype)
+            s._k.gather_values(s._addr, values.ctypes.data, start, stop - start)
+        if reverse:
+            return keys[::-1].copy(), values[::-1].copy()
+        return keys, values
+
+    def discard_irange(self, minimum: Any = None, maximum: Any = None,
+                       inclusive: tuple[bool, bool] = (True, True)) -> tuple[int, int]:
+        """Remove the items with keys between the bounds; ``(start, stop)`` as :meth:`SortedSet.discard_irange`."""
+        return self._s.discard_irange(minimum, maximum, inclusive)
+
+    def _item_at(self, index: int):
+        return self.peekitem(index) if 0 <= index < len(self._s) else None
+
+    def floor_item(self, key):
+        """The item with the largest key ``<= key``, or None.  O(log n)."""
+        with self._s._held:
+            return self._item_at(self._s.bisect_right(key) - 1)
+
+    def ceiling_item(self, key):
+        """The item with the smallest key ``>= key``, or None.  O(log n)."""
+        with self._s._held:
+            return self._item_at(self._s.bisect_left(key))
+
+    def lower_item(self, key):
+        """The item with the largest key ``< key``, or None.  O(log n)."""
+        with self._s._held:
+            return self._item_at(self._s.bisect_left(key) - 1)
+
+    def higher_item(self, key):
+        """The item with the smallest key ``> key``, or None.  O(log n)."""
+        with self._s._held:
+            return self._item_at(self._s.bisect_right(key))
+
     # ------------------------------------------------------------ batches
 
     def _column(self, keys, values) -> tuple[np.ndarray, np.ndarray]:
@@ -512,6 +619,16 @@ def _sum_groups(column: np.ndarray, starts: np.ndarray) -> np.ndarray:
             out[name] = _sum_groups(column[name], starts)
         return out
     return np.add.reduceat(column, starts, axis=0).astype(column.dtype, copy=False)
+
+
+def _equal(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal values, NaN equal to NaN (records field by field)."""
+    if a.dtype.names is not None:
+        return b.dtype.names == a.dtype.names and all(_equal(a[n], b[n]) for n in a.dtype.names)
+    try:
+        return bool(np.array_equal(a, b, equal_nan=True))
+    except TypeError:  # equal_nan is for numbers only
+        return bool(np.array_equal(a, b))
 
 
 def _added(old: np.ndarray, new: np.ndarray) -> np.ndarray:
