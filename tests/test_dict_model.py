@@ -308,6 +308,63 @@ class DictMachine(RuleBasedStateMachine):
             assert c != self.d
             assert self.d.copy() == self.d
 
+    @rule(data=st.data())
+    def views(self, data):
+        order = self.ordered()
+        n = len(order)
+        k, v, it = self.d.keys(), self.d.values(), self.d.items()
+        assert len(k) == len(v) == len(it) == n
+        if n:
+            i = data.draw(st.integers(-n, n - 1))
+            assert self._as_key(k[i]) == order[i] and _norm(v[i], self.value_dtype) == self.model[order[i]]
+            key, value = it[i]
+            assert self._as_key(key) == order[i] and _norm(value, self.value_dtype) == self.model[order[i]]
+            assert k.index(k[i]) == i % n and k[i] in k and (key, value) in it
+        a, b = sorted(data.draw(st.tuples(st.integers(-n - 2, n + 2), st.integers(-n - 2, n + 2))))
+        step = data.draw(st.sampled_from([1, 2, -1]))
+        expected = order[a:b:step]
+        keys, values = it[a:b:step]
+        assert [self._as_key(x) for x in k[a:b:step].tolist()] == expected
+        assert [self._as_key(x) for x in keys.tolist()] == expected
+        assert [_norm(x, self.value_dtype) for x in v[a:b:step]] == [self.model[x] for x in expected]
+        assert [_norm(x, self.value_dtype) for x in values] == [self.model[x] for x in expected]
+        assert [self._as_key(x) for x in k] == order
+        assert [(self._as_key(x), _norm(y, self.value_dtype)) for x, y in reversed(it)] == \
+            [(x, self.model[x]) for x in reversed(order)]
+        assert [_norm(x, self.value_dtype) for x in v] == [self.model[x] for x in order]
+        other = data.draw(st.lists(_key_strategy(self.dtype), max_size=8))
+        mine, theirs = set(order), {self._key(x) for x in other}
+        for got, want in ((k & other, mine & theirs), (k | other, mine | theirs), (k - other, mine - theirs),
+                          (k ^ other, mine ^ theirs)):
+            got._check()
+            assert sorted(self._as_key(x) for x in got) == sorted(want)
+
+    @rule(data=st.data())
+    def delete_positions(self, data):
+        order = self.ordered()
+        n = len(order)
+        a, b = sorted(data.draw(st.tuples(st.integers(-n - 2, n + 2), st.integers(-n - 2, n + 2))))
+        step = data.draw(st.sampled_from([1, 1, 3, -1]))
+        if n and data.draw(st.booleans()):
+            i = data.draw(st.integers(-n, n - 1))
+            del self.d.keys()[i]
+            del self.model[order[i]]
+        else:
+            del self.d.keys()[a:b:step]
+            for x in order[a:b:step]:
+                del self.model[x]
+        self.compare()
+
+    @rule(data=st.data())
+    def take(self, data):
+        order = self.ordered()
+        if not order:
+            return
+        positions = data.draw(st.lists(st.integers(-len(order), len(order) - 1), max_size=10))
+        keys, values = self.d.take(np.array(positions, dtype=np.int64))
+        assert [self._as_key(x) for x in keys.tolist()] == [order[i] for i in positions]
+        assert [_norm(x, self.value_dtype) for x in values] == [self.model[order[i]] for i in positions]
+
     @rule()
     def clear(self):
         if len(self.model) > 100:  # now and then: start again from empty
@@ -351,7 +408,7 @@ class WideKeys(DictMachine):
 def test_sorted_dict_against_a_dict(machine):
     run_state_machine_as_test(
         machine,
-        settings=settings(max_examples=25, stateful_step_count=30, deadline=None,
+        settings=settings(max_examples=40, stateful_step_count=30, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]),
     )
 

@@ -15,6 +15,13 @@ Layout of a ``jitset`` file (all integers little-endian)::
                                           fields, then of the key bytes>}
     16+L    pad   zero bytes up to a multiple of 64 (so the keys are aligned)
     ...     n*w   the keys, ascending, in the header's dtype (its byte order)
+    ...     n*v   a SortedDict's values, in key order (its files only)
+
+A ``SortedDict``'s file has one more header field, ``"value_dtype"`` (the
+descr, or ``{"base": descr, "shape": [...]}`` for a subarray dtype such as
+``("f8", 3)``, which a descr cannot say), and its checksum covers that field
+and the value bytes too.  A set's file is unchanged, so files written before
+dicts existed still load as sets; each class refuses the other's files.
 
 Nothing of the file is trusted: :func:`read` checks the magic, version,
 header fields, that the file holds exactly ``count`` keys, the checksum,
@@ -40,15 +47,21 @@ _ALIGN = 64
 _MAX_HEADER = 1 << 16
 
 
-def checksum(keys: np.ndarray, dtype, count: int, chunk_size: int) -> int:
-    """CRC-32 of the header fields, then of the key bytes.
+def checksum(keys: np.ndarray, dtype, count: int, chunk_size: int, value_dtype=None, values=None) -> int:
+    """CRC-32 of the header fields, then of the key bytes (then of a dict's values).
 
     The fields are included so that a file whose dtype was changed (the same
     bytes read as other keys) fails the check too.  ``dtype`` is the header's
     descr as JSON reads it back (a str, or lists for a structured dtype).
     """
     text = dtype if isinstance(dtype, str) else json.dumps(dtype)
-    return zlib.crc32(keys.view(np.uint8), zlib.crc32(f"{text}|{count}|{chunk_size}".encode()))
+    fields = f"{text}|{count}|{chunk_size}"
+    if value_dtype is not None:
+        fields += "|" + json.dumps(value_dtype, sort_keys=True)
+    crc = zlib.crc32(keys.view(np.uint8), zlib.crc32(fields.encode()))
+    if values is not None:
+        crc = zlib.crc32(values.reshape(-1).view(np.uint8), crc)
+    return crc
 
 
 def _descr(dtype: np.dtype):
@@ -63,15 +76,37 @@ def _dtype(descr) -> np.dtype:
     return np.lib.format.descr_to_dtype(descr)
 
 
-def write(path, keys: np.ndarray, chunk_size: int) -> None:
-    """Write ``keys`` (ascending, the set's dtype) to exactly ``path``, atomically."""
+def _value_descr(dtype: np.dtype):
+    """A value dtype as the header stores it (a subarray dtype's descr would be ``|V<n>``)."""
+    if dtype.subdtype is not None:
+        base, shape = dtype.subdtype
+        return {"base": _descr(base), "shape": list(shape)}
+    return _descr(dtype)
+
+
+def _value_dtype(descr) -> np.dtype:
+    """Inverse of :func:`_value_descr`; TypeError/ValueError/KeyError for anything else."""
+    if isinstance(descr, dict):
+        if set(descr) != {"base", "shape"} or not all(type(n) is int and n > 0 for n in descr["shape"]):
+            raise ValueError(descr)
+        return np.dtype((_dtype(descr["base"]), tuple(descr["shape"])))
+    return _dtype(descr)
+
+
+def write(path, keys: np.ndarray, chunk_size: int, values: np.ndarray | None = None) -> None:
+    """Write ``keys`` (ascending, the set's dtype), and a dict's ``values``, to exactly ``path``, atomically."""
     keys = np.ascontiguousarray(keys)
     descr = _descr(keys.dtype)
-    header = json.dumps(
-        {"dtype": descr, "count": int(len(keys)), "chunk_size": int(chunk_size),
-         "crc32": checksum(keys, descr, len(keys), chunk_size)},
-        sort_keys=True,
-    ).encode("utf-8")
+    fields = {"dtype": descr, "count": int(len(keys)), "chunk_size": int(chunk_size)}
+    if values is None:
+        fields["crc32"] = checksum(keys, descr, len(keys), chunk_size)
+    else:
+        values = np.ascontiguousarray(values)
+        vdescr = json.loads(json.dumps(_value_descr(values.dtype if values.ndim == 1 else np.dtype(
+            (values.dtype, values.shape[1:])))))
+        fields["value_dtype"] = vdescr
+        fields["crc32"] = checksum(keys, descr, len(keys), chunk_size, vdescr, values)
+    header = json.dumps(fields, sort_keys=True).encode("utf-8")
     head = _PREFIX.pack(MAGIC, VERSION, len(header)) + header
     head += b"\x00" * (-len(head) % _ALIGN)
     path = os.fspath(path)
@@ -81,6 +116,8 @@ def write(path, keys: np.ndarray, chunk_size: int) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(head)
             f.write(keys.view(np.uint8))  # a byte view: datetimes have no buffer format
+            if values is not None:
+                f.write(values.reshape(-1).view(np.uint8))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)  # atomic on POSIX and Windows
@@ -96,12 +133,14 @@ def _bad(path, why: str) -> ValueError:
     return ValueError(f"{os.fspath(path)!r} is not a valid jitset file: {why}")
 
 
-def read(path, mmap_mode=None) -> tuple[np.dtype, int, np.ndarray]:
-    """``(dtype, chunk_size, keys)`` from a file written by :func:`write`, fully validated.
+def read(path, mmap_mode=None, values: bool = False):
+    """``(dtype, chunk_size, keys)`` from a set's file written by :func:`write`, fully validated;
+    with ``values=True``, a dict's file: ``(dtype, chunk_size, keys, values)``.
 
     With ``mmap_mode="r"`` the keys are a read-only memory map of the file
     (validated in place, no read into a separate buffer); without it they
-    are read into memory.
+    are read into memory.  A dict's file given for a set, or a set's for a
+    dict, is a ``ValueError`` saying which class reads it.
     """
     if mmap_mode not in (None, "r"):
         raise ValueError(f"mmap_mode must be None or 'r', got {mmap_mode!r}")
@@ -124,7 +163,11 @@ def read(path, mmap_mode=None) -> tuple[np.dtype, int, np.ndarray]:
             header = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise _bad(path, f"unreadable header ({exc})") from None
-        if not isinstance(header, dict) or set(header) != {"dtype", "count", "chunk_size", "crc32"}:
+        expected_fields = {"dtype", "count", "chunk_size", "crc32"} | ({"value_dtype"} if values else set())
+        if isinstance(header, dict) and set(header) ^ expected_fields == {"value_dtype"}:
+            raise _bad(path, "a SortedDict's file: load it with SortedDict.load" if not values
+                       else "a SortedSet's file (keys only): load it with SortedSet.load")
+        if not isinstance(header, dict) or set(header) != expected_fields:
             raise _bad(path, f"header fields {sorted(header) if isinstance(header, dict) else header!r}")
         count, chunk, crc = header["count"], header["chunk_size"], header["crc32"]
         if not all(type(v) is int for v in (count, chunk, crc)) or count < 0 or crc < 0:
@@ -135,19 +178,37 @@ def read(path, mmap_mode=None) -> tuple[np.dtype, int, np.ndarray]:
             raise _bad(path, f"unknown dtype {header['dtype']!r}") from None
         if dtype.hasobject or dtype.itemsize == 0:
             raise _bad(path, f"dtype {dtype} cannot hold keys")
+        vdtype = None
+        if values:
+            try:
+                vdtype = _value_dtype(header["value_dtype"])
+            except (TypeError, ValueError, KeyError, IndexError):
+                raise _bad(path, f"unknown value dtype {header['value_dtype']!r}") from None
+            if vdtype.hasobject or vdtype.itemsize == 0:
+                raise _bad(path, f"dtype {vdtype} cannot hold values")
+        vsize = 0 if vdtype is None else vdtype.itemsize
         offset = _PREFIX.size + header_len
         padding = -offset % _ALIGN
         if f.read(padding) != b"\x00" * padding:
             raise _bad(path, "damaged padding after the header")
         offset += padding
-        expected = offset + count * dtype.itemsize
+        expected = offset + count * (dtype.itemsize + vsize)
         if size != expected:
-            raise _bad(path, f"{size} bytes, but a header for {count} keys of {dtype} means {expected}")
+            what = f"{count} keys of {dtype}" + ("" if vdtype is None else f" and values of {vdtype}")
+            raise _bad(path, f"{size} bytes, but a header for {what} means {expected}")
         if mmap_mode == "r":
             keys = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=(count,)) if count else np.empty(0, dtype)
         else:
             f.seek(offset)
             keys = np.frombuffer(f.read(count * dtype.itemsize), dtype=dtype)
-    if checksum(keys, header["dtype"], count, chunk) != crc:
-        raise _bad(path, "checksum mismatch: the keys were changed or damaged")
-    return dtype, chunk, keys
+        if vdtype is not None:
+            f.seek(offset + count * dtype.itemsize)
+            column = np.frombuffer(f.read(count * vsize), dtype=np.uint8).reshape(count, vsize)
+    if vdtype is None:
+        if checksum(keys, header["dtype"], count, chunk) != crc:
+            raise _bad(path, "checksum mismatch: the keys were changed or damaged")
+        return dtype, chunk, keys
+    if checksum(keys, header["dtype"], count, chunk, header["value_dtype"], column) != crc:
+        raise _bad(path, "checksum mismatch: the keys or values were changed or damaged")
+    return dtype, chunk, keys, column.reshape(-1).view(vdtype.base if vdtype.names is None else vdtype).reshape(
+        (count,) + (vdtype.shape if vdtype.names is None else ()))

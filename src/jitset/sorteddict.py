@@ -13,21 +13,23 @@ the batch strategies are the set's own; this class adds the values.
 
 from __future__ import annotations
 
+import operator
+import os
 import threading
-from collections.abc import Mapping
-from typing import Any, Iterable, Iterator, Optional
+from collections.abc import Mapping, Sequence, Set
+from typing import Any, Iterator, Optional, Union
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from jitset import _kernels
-from jitset._keys import argsort_keys, codec_for, resolve_dtype, take_keys
+from jitset import _kernels, _persist
+from jitset._keys import argsort_keys, codec_for, increasing, resolve_dtype, take_keys
 from jitset._plumbing import OWNER, SetBusy
 from jitset._storage import build
 from jitset._values import ValueColumn, resolve_value_dtype
 from jitset.sortedset import SortedSet, _chunk_size, _infer_dtype
 
-__all__ = ["SortedDict"]
+__all__ = ["SortedDict", "SortedKeysView", "SortedValuesView", "SortedItemsView"]
 
 _MISSING = object()
 
@@ -88,8 +90,11 @@ class SortedDict:
         raw = codec.keys(np.empty(0, dtype=kdt) if keys is None else keys)
         column = vc.column(np.empty((0,) + vc.shape, vc.base) if values is None else values, len(raw))
         ordered, column = _distinct(raw, column, "upsert")
+        self._init(build(ordered, chunk, values=vc.raw(column)), kdt, vc)
+
+    def _init(self, store, dtype: np.dtype, vc: ValueColumn) -> None:
         s = SortedSet.__new__(SortedSet)
-        s._setup(build(ordered, chunk, values=vc.raw(column)), kdt)
+        s._setup(store, dtype)
         self._s = s
         self._vc = vc
         self._local = threading.local()  # per thread: the one-value buffers of scalar calls
@@ -345,7 +350,7 @@ class SortedDict:
             return bool(np.array_equal(keys, okeys)) and _equal(values, ovalues)
         for key, value in zip(self._s._codec.to_python(keys), values):
             theirs = other.get(key, _MISSING)
-            if theirs is _MISSING or not _equal(np.asarray(value), np.asarray(theirs, dtype=self.value_dtype)):
+            if theirs is _MISSING or not _equal(np.asarray(value), self._as_value(theirs)):
                 return False
         return True
 
@@ -406,6 +411,107 @@ class SortedDict:
         """The item with the smallest key ``> key``, or None.  O(log n)."""
         with self._s._held:
             return self._item_at(self._s.bisect_right(key))
+
+    # ------------------------------------------------------------ views
+
+    def keys(self) -> "SortedKeysView":
+        """The keys as a live, sorted sequence: ``[i]``, slices (arrays), ``index``, ``in``,
+        set operations (giving a :class:`~jitset.SortedSet`), and ``del d.keys()[i:j]``.
+
+        Examples
+        --------
+        >>> d = SortedDict({1: 1.0, 2: 2.0, 3: 3.0})
+        >>> k = d.keys()
+        >>> k[0], k[1:], k & {2, 3, 4}
+        (1, array([2, 3]), SortedSet([2, 3], dtype=int64, len=2))
+        >>> del k[:2]
+        >>> d.to_numpy()
+        (array([3]), array([3.]))
+        """
+        return SortedKeysView(self)
+
+    def values(self) -> "SortedValuesView":
+        """The values, in key order, as a live sequence: ``[i]``, slices (arrays), ``len``, iteration.
+
+        Examples
+        --------
+        >>> SortedDict({2: 20.0, 1: 10.0}).values()[:]
+        array([10., 20.])
+        """
+        return SortedValuesView(self)
+
+    def items(self) -> "SortedItemsView":
+        """The items as a live sequence of ``(key, value)``; a slice gives ``(keys, values)`` arrays.
+
+        Examples
+        --------
+        >>> d = SortedDict({2: 20.0, 1: 10.0})
+        >>> d.items()[0], list(d.items())
+        ((1, np.float64(10.0)), [(1, np.float64(10.0)), (2, np.float64(20.0))])
+        """
+        return SortedItemsView(self)
+
+    def _values_at(self, start: int, count: int) -> np.ndarray:
+        """Values at indices ``start .. start + count - 1``; the caller holds the dict."""
+        out = np.empty(max(count, 0), dtype=self._vc.dtype)
+        if count > 0:
+            self._s._k.gather_values(self._s._addr, out.ctypes.data, start, count)
+        return out
+
+    def _values_slice(self, sl: slice) -> np.ndarray:
+        s = self._s
+        with s._held:
+            r = range(*sl.indices(len(s)))
+            if len(r) == 0:
+                return np.empty(0, dtype=self._vc.dtype)
+            lo = min(r[0], r[-1])
+            block = self._values_at(lo, abs(r[-1] - r[0]) + 1)
+        return np.ascontiguousarray(block[r.start - lo :: r.step])
+
+    def _iter_items(self, reverse: bool = False) -> Iterator[tuple[Any, Any]]:
+        """Items a block at a time; a mutation meanwhile raises RuntimeError (as for the set's iterator)."""
+        s = self._s
+        store = s._store
+        version = store.version
+        n = len(s)
+        starts = range(0, n, _ITER_BLOCK)
+        for first in reversed(starts) if reverse else starts:
+            with s._held:
+                if store.version != version:
+                    raise RuntimeError("SortedDict changed during iteration")
+                count = min(_ITER_BLOCK, n - first)
+                keys = s._codec.to_python(s._gather(first, count))
+                values = self._values_at(first, count)
+            pairs = list(zip(keys, (self._value_of(v) for v in values)))
+            yield from reversed(pairs) if reverse else pairs
+        if store.version != version:
+            raise RuntimeError("SortedDict changed during iteration")
+
+    def _as_value(self, x) -> np.ndarray:
+        """``x`` as an array of values, for comparing (a subarray dtype's elements, not new subarrays)."""
+        vc = self._vc
+        return np.asarray(x, dtype=vc.base if vc.dtype.names is None else vc.dtype)
+
+    @staticmethod
+    def _value_of(v):
+        return v.copy() if isinstance(v, (np.ndarray, np.void)) else v
+
+    def take(self, positions: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """``(keys, values)`` at ``positions`` (negative allowed), like ``np.take``.
+
+        Examples
+        --------
+        >>> SortedDict({1: 1.0, 2: 2.0, 3: 3.0}).take([-1, 0])
+        (array([3, 1]), array([3., 1.]))
+        """
+        s = self._s
+        with s._held:
+            keys = s.take(positions)  # checks the bounds
+            idx = np.asarray(positions, dtype=np.int64).reshape(-1)
+            idx = np.where(idx < 0, idx + len(s), idx)
+            values = np.empty(len(idx), dtype=self._vc.dtype)
+            s._k.take_values(s._addr, np.ascontiguousarray(idx), values.ctypes.data)
+        return keys, values
 
     # ------------------------------------------------------------ batches
 
@@ -523,6 +629,44 @@ class SortedDict:
             s._k.gather_values(s._addr, values.ctypes.data, 0, len(keys))
         return keys, values
 
+    # ------------------------------------------------------------ files
+
+    def save(self, path: Union[str, os.PathLike]) -> None:
+        """Write the dict to exactly ``path``, atomically, in the checksummed format of
+        :meth:`SortedSet.save` with the value dtype in the header.  O(n).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "book.jitset")
+        >>> SortedDict({2: 0.5, 1: 1.5}).save(path)
+        >>> SortedDict.load(path).to_numpy()
+        (array([1, 2]), array([1.5, 0.5]))
+        """
+        keys, values = self.to_numpy()
+        _persist.write(path, keys, self.chunk_size, values)
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike], mmap_mode: Optional[str] = None) -> "SortedDict":
+        """Read a dict written by :meth:`save`, validating everything first.
+
+        ``ValueError`` for a truncated, corrupted, reordered or foreign file,
+        a set's file included (:meth:`SortedSet.load` reads those).  O(n).
+        """
+        dtype, chunk, keys, values = _persist.read(path, mmap_mode, values=True)
+        try:
+            kdt = resolve_dtype(dtype)
+            raw = codec_for(kdt).keys(keys)
+            if len(raw) > 1 and not increasing(raw).all():
+                raise ValueError("the keys are not strictly increasing")
+            vc = ValueColumn(resolve_value_dtype(values.dtype if values.ndim == 1
+                                                 else np.dtype((values.dtype, values.shape[1:]))))
+            self = cls.__new__(cls)
+            self._init(build(raw, _chunk_size(chunk), values=vc.raw(np.ascontiguousarray(values))), kdt, vc)
+            return self
+        except (TypeError, OverflowError, ValueError, NotImplementedError) as exc:
+            raise ValueError(f"{os.fspath(path)!r} is not a valid jitset file: {exc}") from None
+
     # ------------------------------------------------------------ properties
 
     @property
@@ -553,6 +697,148 @@ class SortedDict:
         self._s._check()
         st = self._s._store
         assert st.value_width == self._vc.width, "the storage's value width is not the value dtype's"
+
+
+#: Items copied out at a time by the views' iterators.
+_ITER_BLOCK = 4096
+
+
+class SortedKeysView(Sequence, Set):
+    """The keys of a :class:`SortedDict`: a live sorted sequence; set operations give a SortedSet."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self, d: SortedDict) -> None:
+        self._d = d
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._d._s)
+
+    def __reversed__(self) -> Iterator[Any]:
+        return reversed(self._d._s)
+
+    def __contains__(self, key) -> bool:
+        return key in self._d._s
+
+    def __getitem__(self, index):
+        return self._d._s[index]
+
+    def __delitem__(self, index) -> None:
+        """``del d.keys()[i]`` or ``[i:j:k]``: remove items by position (values with their keys)."""
+        del self._d._s[index]
+
+    def index(self, key, start=None, stop=None) -> int:
+        """Index of ``key``; ``ValueError`` when absent (or outside ``[start:stop]``, as for a list)."""
+        i = self._d._s.index(key)
+        if i not in range(len(self))[slice(start, stop)]:
+            raise ValueError(f"{key!r} is not in the SortedDict's keys [{start}:{stop}]")
+        return i
+
+    def count(self, key) -> int:
+        return int(key in self)
+
+    def __and__(self, other):
+        return self._d._s & _keys_of(other)
+
+    def __or__(self, other):
+        return self._d._s | _keys_of(other)
+
+    def __sub__(self, other):
+        return self._d._s - _keys_of(other)
+
+    def __xor__(self, other):
+        return self._d._s ^ _keys_of(other)
+
+    __rand__ = __and__
+    __ror__ = __or__
+    __rxor__ = __xor__
+
+    def __rsub__(self, other):
+        return _keys_of(other, self._d.dtype) - self._d._s
+
+    def __eq__(self, other) -> bool:
+        return self._d._s == _keys_of(other) if isinstance(other, (Set, SortedKeysView)) else NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"SortedKeysView({self._d._s.to_numpy()!r})"
+
+
+def _keys_of(other, dtype=None):
+    """A view's dict's keys as the set itself; other operands as they are (SortedSet takes any iterable)."""
+    if isinstance(other, SortedKeysView):
+        return other._d._s
+    if dtype is not None and not isinstance(other, SortedSet):
+        return SortedSet(list(other), dtype=dtype)
+    return other
+
+
+class SortedValuesView(Sequence):
+    """The values of a :class:`SortedDict`, in key order: a live sequence."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self, d: SortedDict) -> None:
+        self._d = d
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __iter__(self) -> Iterator[Any]:
+        return (v for _, v in self._d._iter_items())
+
+    def __reversed__(self) -> Iterator[Any]:
+        return (v for _, v in self._d._iter_items(reverse=True))
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self._d._values_slice(index)
+        return self._d.peekitem(operator.index(index))[1]
+
+    def __repr__(self) -> str:
+        return f"SortedValuesView({self._d.to_numpy()[1]!r})"
+
+
+class SortedItemsView(Sequence, Set):
+    """The items of a :class:`SortedDict`: a live sequence of ``(key, value)``."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self, d: SortedDict) -> None:
+        self._d = d
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        return self._d._iter_items()
+
+    def __reversed__(self) -> Iterator[tuple[Any, Any]]:
+        return self._d._iter_items(reverse=True)
+
+    def __contains__(self, item) -> bool:
+        try:
+            key, value = item
+        except (TypeError, ValueError):
+            return False
+        mine = self._d.get(key, _MISSING)
+        return mine is not _MISSING and _equal(np.asarray(mine), self._d._as_value(value))
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            d = self._d
+            with d._s._held:
+                return d._s[index], d._values_slice(index)
+        return self._d.peekitem(operator.index(index))
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"SortedItemsView{self._d.to_numpy()!r}"
 
 
 class _Buffer:
