@@ -547,20 +547,22 @@ class SortedDict:
         s = self._s
         vc = self._vc
         with s._held:
-            ranks, found = s._rank(ordered, False)
-            if mode == "insert":
+            if mode == "insert":  # present keys keep their values: nothing to rank
                 return s._add_sorted(ordered, vc.raw(column), overwrite=False), np.empty(0, dtype=np.int64)
+            ranks, found = s._rank(ordered, False)
             if mode == "update":
                 ordered, column = take_keys(ordered, np.flatnonzero(found)), column[found]
+                ranks, found = ranks[found], found[found]
             elif mode == "add" and found.any():
                 old = np.empty(int(found.sum()), dtype=vc.dtype)
                 s._k.take_values(s._addr, ranks[found], old.ctypes.data)
                 column = column.copy()
                 column[found] = _added(old, column[found])
             inserted = s._add_sorted(ordered, vc.raw(np.ascontiguousarray(column)), overwrite=True)
-            present = take_keys(ordered, np.flatnonzero(found)) if mode != "update" else ordered
-            updated = s._rank(present, False)[0]
-        return inserted, updated
+        # A present key's index after the call: its rank before, plus the new keys
+        # below it, which are the batch's absent keys before it (the batch is sorted).
+        absent_before = np.arange(len(found)) - (np.cumsum(found) - found)
+        return inserted, (ranks + absent_before)[found]
 
     def get_many(self, keys: ArrayLike, default: Any = _MISSING) -> np.ndarray:
         """The values of ``keys``, in their order; ``default`` where absent (``KeyError`` without one).
