@@ -662,12 +662,14 @@ def merge_discard(address, batch, out):
         n, written = _remove_in_row(h, keys, row, c, first, fences[p], batch, i, j, out, written, before)
         i = j
         p += 1
-        if n == c:
+        if n == c:  # nothing of the batch was here
             if q < p - 1:
                 order[q] = row
                 counts[q] = c
                 fences[q] = fences[p - 1]
             q += 1
+            if q > 1 and counts[q - 2] < low:  # the chunk before was left small: mend the two
+                q, nfreed = _mend_last(h, keys, fences, counts, order, q, low, limit, freed, nfreed)
             continue
         if frozen < 0 and n >= low:  # stays in place: the tree can follow
             _tree_add(tree, nchunks, p - 1, n - c)
@@ -754,7 +756,8 @@ def rebuild(address, dest, removed, added, values, overwrite, out_removed, out_a
             key = keys[row, t]
             # added keys below this old key are new
             while ai < n_add and added[ai] < key:
-                p = _emit(d, dkeys, dfences, dcounts, dorder, p, added[ai], values + ai * vw if values else 0, per_chunk)
+                value = values + ai * vw if values else 0
+                p = _emit(d, dkeys, dfences, dcounts, dorder, p, added[ai], value, per_chunk)
                 out_added[na] = written
                 na += 1
                 written += 1

@@ -1,8 +1,8 @@
 """``SortedDict``: a sorted map whose values are a NumPy column, on the set's engine.
 
-Work in progress (issue 22), not exported from ``jitset`` yet: the mapping
-core, scalar calls with indices and the batch calls are here; the views,
-range reads, the numba extension and persistence are not.
+Work in progress (issue 22), not exported from ``jitset`` yet: the mapping,
+scalar calls with indices, batches, ranges and neighbours, the views and
+save/load are here; use inside numba code is not.
 
 The keys are a :class:`~jitset.sortedset.SortedSet` whose storage also holds
 the values, as raw bytes beside their keys (:mod:`jitset._storage`); the
@@ -16,7 +16,7 @@ from __future__ import annotations
 import operator
 import os
 import threading
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Mapping, MutableMapping, Sequence, Set
 from typing import Any, Iterator, Optional, Union
 
 import numpy as np
@@ -927,3 +927,6 @@ def _added(old: np.ndarray, new: np.ndarray) -> np.ndarray:
             out[name] = _added(old[name], new[name])
         return out
     return old + new
+
+
+MutableMapping.register(SortedDict)
