@@ -64,13 +64,13 @@ from jitset._plumbing import (
     batch_kernel,
     copy_values,
     helper,
+    memmove_bytes,
     move_items,
     move_values,
     prefetch,
     state_view,
     value_address,
 )
-from jitset._plumbing import _memmove_bytes
 
 
 #: merge_add and merge_discard rebuild the Fenwick tree once (and
@@ -244,7 +244,7 @@ def _merge_chunk(h, merged, mvalues, n, keys, row, c, batch, values, overwrite, 
 def _value_out(w, dst, n, src):
     """Copy a value (``w`` bytes, at address ``src``) to slot ``n`` of the values at ``dst``; not for a set."""
     if w > 0 and src != 0:
-        _memmove_bytes(dst + n * w, src, w)
+        memmove_bytes(dst + n * w, src, w)
 
 
 #: _merge_in_row merges by one backward pass comparing every key (not a

@@ -56,6 +56,7 @@ __all__ = [
     "prefetch_read",
     "move",
     "move_items",
+    "memmove_bytes",
     "move_values",
     "copy_values",
     "copy_values_out",
@@ -328,7 +329,7 @@ def _memmove(typingctx, array, dst_row, dst_col, src_row, src_col, n):
 
 
 @intrinsic
-def _memmove_bytes(typingctx, dst, src, n):
+def memmove_bytes(typingctx, dst, src, n):
     """``memmove(dst, src, n)`` on int64 addresses."""
     sig = types.void(types.int64, types.int64, types.int64)
 
@@ -362,7 +363,7 @@ def move_values(h, dst_row, dst_col, src_row, src_col, n):
     if w > 0 and n > 0:
         row = h[H_CHUNK] * w
         base = h[H_VALUES]
-        _memmove_bytes(base + dst_row * row + dst_col * w, base + src_row * row + src_col * w, n * w)
+        memmove_bytes(base + dst_row * row + dst_col * w, base + src_row * row + src_col * w, n * w)
 
 
 @helper
@@ -371,7 +372,7 @@ def copy_values(h, dst_row, dst_col, src, n):
     ``keys[dst_row, dst_col:]``'s; nothing for a set or when ``src`` is 0 (no values given)."""
     w = h[H_VWIDTH]
     if w > 0 and n > 0 and src != 0:
-        _memmove_bytes(h[H_VALUES] + (dst_row * h[H_CHUNK] + dst_col) * w, src, n * w)
+        memmove_bytes(h[H_VALUES] + (dst_row * h[H_CHUNK] + dst_col) * w, src, n * w)
 
 
 @helper
@@ -379,7 +380,7 @@ def copy_values_out_run(h, row, col, dst, n):
     """Copy the values of ``keys[row, col:col + n]`` to address ``dst`` (a dict's; nothing for a set)."""
     w = h[H_VWIDTH]
     if w > 0 and n > 0:
-        _memmove_bytes(dst, h[H_VALUES] + (row * h[H_CHUNK] + col) * w, n * w)
+        memmove_bytes(dst, h[H_VALUES] + (row * h[H_CHUNK] + col) * w, n * w)
 
 
 @helper

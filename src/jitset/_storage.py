@@ -2,8 +2,8 @@
 
 A :class:`Storage` owns seven NumPy arrays and an int64 *header* that records
 their addresses and shapes (slot names in :mod:`jitset._plumbing`).  The
-seventh holds the values of a dict, as raw bytes beside their keys (no
-columns for a set): kernels move them with the keys, whatever their dtype.  Kernels
+seventh holds a dict's values, as raw bytes beside their keys (no columns for
+a set): kernels move them with the keys, whatever their dtype.  Kernels
 receive only the header's address.  Every reallocation goes through
 :meth:`Storage._adopt`, which rewrites the header, so a kernel never sees a
 freed array.
