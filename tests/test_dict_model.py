@@ -89,14 +89,15 @@ class DictMachine(RuleBasedStateMachine):
         assert [_norm(v, self.value_dtype) for v in values] == [self.model[k] for k in self.ordered()]
         assert len(self.d) == len(self.model)
 
-    @rule(data=st.data())
-    def put(self, data):
-        key = data.draw(_key_strategy(self.dtype))
-        value = data.draw(_value_strategy(self.value_dtype))
+    def _put(self, key, value):
         k = self._key(key)
         added = k not in self.model
         self.model[k] = _norm(value, self.value_dtype)
         assert self.d.put(key, value) == (self.ordered().index(k), added)
+
+    @rule(data=st.data())
+    def put(self, data):
+        self._put(data.draw(_key_strategy(self.dtype)), data.draw(_value_strategy(self.value_dtype)))
         self.compare()
 
     @rule(data=st.data())
@@ -104,11 +105,7 @@ class DictMachine(RuleBasedStateMachine):
         """Scalar puts of a run of keys, so that full chunks split (and neighbours take keys) often."""
         keys = data.draw(st.lists(_key_strategy(self.dtype), min_size=10, max_size=40))
         for key in keys:
-            value = data.draw(_value_strategy(self.value_dtype))
-            k = self._key(key)
-            added = k not in self.model
-            self.model[k] = _norm(value, self.value_dtype)
-            assert self.d.put(key, value) == (self.ordered().index(k), added)
+            self._put(key, data.draw(_value_strategy(self.value_dtype)))
         self.compare()
 
     @rule(data=st.data())

@@ -526,12 +526,15 @@ def _lookup(h, keys, fences, counts, order, key):
 
 
 @helper
-def _discard(h, keys, fences, counts, order, tree, key):
-    """Remove ``key``; the index it had, or -1 when absent."""
+def _discard(h, keys, fences, counts, order, tree, key, out):
+    """Remove ``key``; the index it had, or -1 when absent.  A dict's value is
+    copied to address ``out`` first (0 for none)."""
     p, j = _lookup(h, keys, fences, counts, order, key)
     if p < 0:
         return -1
     index = _tree_prefix(tree, p) + j
+    if out:
+        copy_values_out(h, order[p], j, out)
     _remove_at(h, keys, fences, counts, order, tree, p, j)
     return index
 
@@ -540,6 +543,18 @@ def _discard(h, keys, fences, counts, order, tree, key):
 # Each one starts with enter() and calls leave() before it returns or raises:
 # without the GIL that pair is what makes the call atomic (see "Threads" in
 # jitset._plumbing), so the arrays are viewed only once the set is taken.
+
+
+@helper
+def _add(address, key, value, overwrite):
+    """The body of :func:`add` and :func:`put` (a set's value address is 0)."""
+    enter(address)
+    h, keys, fences, counts, order, tree = state_view(address, key)
+    index, status = _add_key(h, keys, fences, counts, order, tree, key, value, overwrite)
+    leave(address)
+    if status == 1:
+        return index
+    return NEED_ROOM if status == NEED_ROOM else PRESENT - index
 
 
 @kernel
@@ -552,13 +567,18 @@ def add(address, key):
     kernel and no tuple is boxed per call; a new key (the common case for
     ``insert``) needs no decoding at all.
     """
+    return _add(address, key, 0, False)
+
+
+@helper
+def _remove(address, key, out):
+    """The body of :func:`discard` and :func:`pop_value` (a set's ``out`` is 0)."""
     enter(address)
     h, keys, fences, counts, order, tree = state_view(address, key)
-    index, status = _add_key(h, keys, fences, counts, order, tree, key, 0, False)
+    index = _discard(h, keys, fences, counts, order, tree, key, out)
+    sparse = index >= 0 and _sparse(h)
     leave(address)
-    if status == 1:
-        return index
-    return NEED_ROOM if status == NEED_ROOM else PRESENT - index
+    return SHRINK - index if sparse else index
 
 
 @kernel
@@ -568,12 +588,7 @@ def discard(address, key):
     Returns ``SHRINK - index`` instead when fewer than a quarter of the rows
     are still in use, as a hint to give memory back (the caller decodes it).
     """
-    enter(address)
-    h, keys, fences, counts, order, tree = state_view(address, key)
-    index = _discard(h, keys, fences, counts, order, tree, key)
-    sparse = index >= 0 and _sparse(h)
-    leave(address)
-    return SHRINK - index if sparse else index
+    return _remove(address, key, 0)
 
 
 @kernel
@@ -586,15 +601,25 @@ def contains(address, key):
     return found
 
 
-@kernel
-def find(address, key):
-    """Index of ``key``, or -1 when absent."""
+@helper
+def _find(address, key, out):
+    """The body of :func:`find` and :func:`get_value` (a set's ``out`` is 0)."""
     enter(address)
     h, keys, fences, counts, order, tree = state_view(address, key)
     p, j = _lookup(h, keys, fences, counts, order, key)
-    index = -1 if p < 0 else _tree_prefix(tree, p) + j
+    index = -1
+    if p >= 0:
+        index = _tree_prefix(tree, p) + j
+        if out:
+            copy_values_out(h, order[p], j, out)
     leave(address)
     return index
+
+
+@kernel
+def find(address, key):
+    """Index of ``key``, or -1 when absent."""
+    return _find(address, key, 0)
 
 
 @kernel
@@ -640,9 +665,9 @@ def getitem(address, like, index):
     return key
 
 
-@kernel
-def delete_at(address, like, index):
-    """Remove and return the key at ``index`` (negative counts from the end)."""
+@helper
+def _delete_at(address, like, index, out):
+    """The body of :func:`delete_at` and :func:`delete_value_at` (a set's ``out`` is 0)."""
     enter(address)
     h, keys, fences, counts, order, tree = state_view(address, like)
     p, offset = _position_of_index(h, tree, order, index)
@@ -650,9 +675,17 @@ def delete_at(address, like, index):
         leave(address)
         raise IndexError("SortedSet index out of range")
     key = key_out(like, keys[order[p], offset])  # copied out before the keys shift over it
+    if out:
+        copy_values_out(h, order[p], offset, out)
     _remove_at(h, keys, fences, counts, order, tree, p, offset)
     leave(address)
     return key
+
+
+@kernel
+def delete_at(address, like, index):
+    """Remove and return the key at ``index`` (negative counts from the end)."""
+    return _delete_at(address, like, index, 0)
 
 
 # A dict's scalar calls: the same walks as a set's, the value read or written
@@ -663,59 +696,25 @@ def delete_at(address, like, index):
 def put(address, key, value, overwrite):
     """:func:`add` with the value at address ``value``: written with a new key, and
     over a present one's when ``overwrite``.  Returns what :func:`add` returns."""
-    enter(address)
-    h, keys, fences, counts, order, tree = state_view(address, key)
-    index, status = _add_key(h, keys, fences, counts, order, tree, key, value, overwrite)
-    leave(address)
-    if status == 1:
-        return index
-    return NEED_ROOM if status == NEED_ROOM else PRESENT - index
+    return _add(address, key, value, overwrite)
 
 
 @kernel
 def get_value(address, key, out):
     """Copy ``key``'s value to address ``out``; its index, or -1 when absent (nothing copied)."""
-    enter(address)
-    h, keys, fences, counts, order, tree = state_view(address, key)
-    p, j = _lookup(h, keys, fences, counts, order, key)
-    index = -1
-    if p >= 0:
-        index = _tree_prefix(tree, p) + j
-        copy_values_out(h, order[p], j, out)
-    leave(address)
-    return index
+    return _find(address, key, out)
 
 
 @kernel
 def pop_value(address, key, out):
     """Remove ``key``, its value copied to address ``out`` first; :func:`discard`'s result."""
-    enter(address)
-    h, keys, fences, counts, order, tree = state_view(address, key)
-    p, j = _lookup(h, keys, fences, counts, order, key)
-    index = -1
-    if p >= 0:
-        index = _tree_prefix(tree, p) + j
-        copy_values_out(h, order[p], j, out)
-        _remove_at(h, keys, fences, counts, order, tree, p, j)
-    sparse = index >= 0 and _sparse(h)
-    leave(address)
-    return SHRINK - index if sparse else index
+    return _remove(address, key, out)
 
 
 @kernel
 def delete_value_at(address, like, index, out):
     """:func:`delete_at`, the value copied to address ``out`` first."""
-    enter(address)
-    h, keys, fences, counts, order, tree = state_view(address, like)
-    p, offset = _position_of_index(h, tree, order, index)
-    if p < 0:
-        leave(address)
-        raise IndexError("SortedDict index out of range")
-    key = key_out(like, keys[order[p], offset])
-    copy_values_out(h, order[p], offset, out)
-    _remove_at(h, keys, fences, counts, order, tree, p, offset)
-    leave(address)
-    return key
+    return _delete_at(address, like, index, out)
 
 
 # ------------------------------------------------------ removing a run of keys

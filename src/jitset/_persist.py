@@ -133,6 +133,18 @@ def _bad(path, why: str) -> ValueError:
     return ValueError(f"{os.fspath(path)!r} is not a valid jitset file: {why}")
 
 
+def _header_dtype(path, parse, descr, holds: str) -> np.dtype:
+    """The dtype a header field describes (``parse``: :func:`_dtype` or :func:`_value_dtype`),
+    or the ValueError saying why it is none a file can hold ``holds`` in."""
+    try:
+        dtype = parse(descr)
+    except (TypeError, ValueError, KeyError, IndexError):
+        raise _bad(path, f"unknown {'value ' if holds == 'values' else ''}dtype {descr!r}") from None
+    if dtype.hasobject or dtype.itemsize == 0:
+        raise _bad(path, f"dtype {dtype} cannot hold {holds}")
+    return dtype
+
+
 def read(path, mmap_mode=None, values: bool = False):
     """``(dtype, chunk_size, keys)`` from a set's file written by :func:`write`, fully validated;
     with ``values=True``, a dict's file: ``(dtype, chunk_size, keys, values)``.
@@ -172,20 +184,8 @@ def read(path, mmap_mode=None, values: bool = False):
         count, chunk, crc = header["count"], header["chunk_size"], header["crc32"]
         if not all(type(v) is int for v in (count, chunk, crc)) or count < 0 or crc < 0:
             raise _bad(path, "count, chunk_size and crc32 must be non-negative integers")
-        try:
-            dtype = _dtype(header["dtype"])
-        except (TypeError, ValueError, KeyError, IndexError):
-            raise _bad(path, f"unknown dtype {header['dtype']!r}") from None
-        if dtype.hasobject or dtype.itemsize == 0:
-            raise _bad(path, f"dtype {dtype} cannot hold keys")
-        vdtype = None
-        if values:
-            try:
-                vdtype = _value_dtype(header["value_dtype"])
-            except (TypeError, ValueError, KeyError, IndexError):
-                raise _bad(path, f"unknown value dtype {header['value_dtype']!r}") from None
-            if vdtype.hasobject or vdtype.itemsize == 0:
-                raise _bad(path, f"dtype {vdtype} cannot hold values")
+        dtype = _header_dtype(path, _dtype, header["dtype"], "keys")
+        vdtype = _header_dtype(path, _value_dtype, header["value_dtype"], "values") if values else None
         vsize = 0 if vdtype is None else vdtype.itemsize
         offset = _PREFIX.size + header_len
         padding = -offset % _ALIGN

@@ -134,8 +134,7 @@ class SortedDict:
     @staticmethod
     def _value_out(b: "_Buffer"):
         """The value a kernel copied to ``b.out``, as NumPy indexing gives one (a copy)."""
-        v = b.out[0]
-        return v.copy() if isinstance(v, (np.ndarray, np.void)) else v
+        return SortedDict._value_of(b.out[0])
 
     def __getitem__(self, key):
         """``d[key]``: its value; ``KeyError`` when absent.  O(log n).
@@ -494,6 +493,7 @@ class SortedDict:
 
     @staticmethod
     def _value_of(v):
+        """One value read from an array: a copy when it is a view (a subarray or a record)."""
         return v.copy() if isinstance(v, (np.ndarray, np.void)) else v
 
     def take(self, positions: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -705,8 +705,8 @@ class SortedDict:
 _ITER_BLOCK = 4096
 
 
-class SortedKeysView(Sequence, Set):
-    """The keys of a :class:`SortedDict`: a live sorted sequence; set operations give a SortedSet."""
+class _View:
+    """What the three views share: the dict they show, and its length."""
 
     __slots__ = ("_d",)
 
@@ -715,6 +715,12 @@ class SortedKeysView(Sequence, Set):
 
     def __len__(self) -> int:
         return len(self._d)
+
+
+class SortedKeysView(_View, Sequence, Set):
+    """The keys of a :class:`SortedDict`: a live sorted sequence; set operations give a SortedSet."""
+
+    __slots__ = ()
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self._d._s)
@@ -779,16 +785,10 @@ def _keys_of(other, dtype=None):
     return other
 
 
-class SortedValuesView(Sequence):
+class SortedValuesView(_View, Sequence):
     """The values of a :class:`SortedDict`, in key order: a live sequence."""
 
-    __slots__ = ("_d",)
-
-    def __init__(self, d: SortedDict) -> None:
-        self._d = d
-
-    def __len__(self) -> int:
-        return len(self._d)
+    __slots__ = ()
 
     def __iter__(self) -> Iterator[Any]:
         return (v for _, v in self._d._iter_items())
@@ -805,16 +805,10 @@ class SortedValuesView(Sequence):
         return f"SortedValuesView({self._d.to_numpy()[1]!r})"
 
 
-class SortedItemsView(Sequence, Set):
+class SortedItemsView(_View, Sequence, Set):
     """The items of a :class:`SortedDict`: a live sequence of ``(key, value)``."""
 
-    __slots__ = ("_d",)
-
-    def __init__(self, d: SortedDict) -> None:
-        self._d = d
-
-    def __len__(self) -> int:
-        return len(self._d)
+    __slots__ = ()
 
     def __iter__(self) -> Iterator[tuple[Any, Any]]:
         return self._d._iter_items()
