@@ -262,6 +262,7 @@ for _name in DTYPES:
         _machine = make_machine(_name, _chunk)
         _case = settings(max_examples=25, stateful_step_count=25)(_machine).TestCase
         globals()[f"Test_{_name.replace('[', '_').replace(']', '')}_{_chunk}"] = _case
+del _case  # else pytest collects the last one a second time, under this name
 
 
 def test_float_bits_round_trip_exactly():

@@ -313,6 +313,7 @@ for _name in DTYPES:
     for _chunk in (4, None):
         _case = settings(max_examples=20, stateful_step_count=20)(make_machine(_name, _chunk)).TestCase
         globals()[f"TestCompiled_{_name.replace('[', '_').replace(']', '')}_{_chunk}"] = _case
+del _case  # else pytest collects the last one a second time, under this name
 
 
 # ------------------------------------------------------------- key rules

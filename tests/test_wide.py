@@ -82,6 +82,7 @@ for _name in WIDE:
         _machine = make_machine(_name, _chunk, WIDE[_name])
         _case = settings(max_examples=25, stateful_step_count=25)(_machine).TestCase
         globals()[f"Test_{_name}_{_chunk}"] = _case
+del _case  # else pytest collects the last one a second time, under this name
 
 
 @pytest.mark.parametrize("name", sorted(WIDE))

@@ -28,7 +28,8 @@ __all__ = ["entry_points", "EntryPoints", "EXTERN", "kernel_address"]
 #: Kernels that compiled callers (the numba extension) call by their C address,
 #: in the order of each storage type's table: numba then never links their
 #: code into a user's function, whose compile would re-optimize it each time.
-EXTERN = ("add", "discard", "contains", "find", "bisect", "getitem", "delete_at")
+EXTERN = ("add", "discard", "contains", "find", "bisect", "getitem", "delete_at",
+          "put", "get_value", "pop_value", "delete_value_at", "gather_values")
 
 
 def _array(dtype, ndim=1):

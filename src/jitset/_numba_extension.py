@@ -84,7 +84,7 @@ from numba.extending import (
 )
 from numba.np.numpy_support import as_dtype, from_dtype
 
-from jitset import _batch_kernels, _kernels  # noqa: F401  (both declared before TAG is taken)
+from jitset import _batch_kernels, _kernels  # noqa: F401  (both declared before the tag is taken)
 from jitset._entry_points import EXTERN, kernel_address
 from jitset._kernels import NEED_ROOM, PRESENT, SHRINK
 from jitset._keys import codec_for, resolve_dtype
@@ -103,31 +103,57 @@ from jitset._plumbing import (
     take,
 )
 
-__all__ = ["SortedSetType", "numba_type"]
+__all__ = ["KeyedType", "SortedSetType", "numba_type"]
 
 compiled_module(__name__)  # its overloads and intrinsics are compiled code: part of the source tag
 
-#: In the type's name: a user's cached function taking a set misses (recompiles)
-#: as soon as any of jitset's compiled sources changes.
-TAG = source_tag()
+
+@functools.lru_cache(maxsize=None)
+def type_tag() -> str:
+    """In every type's name: a user's cached function taking a set (or dict) misses
+    (recompiles) as soon as any of jitset's compiled sources changes.
+
+    Taken when the first type is made, once ``import jitset`` has declared
+    every module (this one comes before :mod:`jitset._numba_dict`).
+    """
+    return source_tag()
 
 #: Dtype kinds a compiled caller can use: one machine word of storage each.
 _ONE_WORD = "iufbMm"
 
 
-class SortedSetType(types.Type):
-    """The numba type of a :class:`jitset.SortedSet` of one key dtype."""
+def spelled(dtype: np.dtype) -> str:
+    """``dtype`` named the same way in every process ('<i8', '<M8[ns]'), for type names."""
+    return dtype.str if dtype.names is None and not dtype.shape else str(dtype.descr)
 
-    def __init__(self, dtype: np.dtype) -> None:
+
+class KeyedType(types.Type):
+    """What the numba types of a set and a dict share: the key dtype and its storage.
+
+    The helpers below (key conversion, kernel calls, iteration over keys)
+    take either; the methods are registered per class, since ``s[i]`` is by
+    position and ``d[k]`` by key.
+    """
+
+    class_name = ""  # in messages
+
+    def __init__(self, dtype: np.dtype, name: str) -> None:
         self.dtype = np.dtype(dtype)
         self.supported = self.dtype.names is None and self.dtype.kind in _ONE_WORD
         if self.supported:
             self.storage = codec_for(self.dtype).storage
             self.keytype = from_dtype(self.dtype)  # what methods take and return
             self.rawtype = from_dtype(self.storage)  # what the kernels take and return
-        # dtype.str names the dtype the same way in every process ('<i8', '<M8[ns]')
-        spelled = self.dtype.str if self.dtype.names is None else str(self.dtype.descr)
-        super().__init__(name=f"jitset.SortedSet[{spelled}]<{TAG}>")
+        super().__init__(name=f"{name}<{type_tag()}>")
+
+
+class SortedSetType(KeyedType):
+    """The numba type of a :class:`jitset.SortedSet` of one key dtype."""
+
+    class_name = "SortedSet"
+
+    def __init__(self, dtype: np.dtype) -> None:
+        super().__init__(dtype, f"jitset.SortedSet[{spelled(np.dtype(dtype))}]")
 
 
 _TYPES: dict = {}
@@ -414,7 +440,7 @@ def _converter(st: SortedSetType, key):
     else:
         convert = _bool_converter(key)
     if convert is None:
-        raise TypingError(f"a key of type {key} cannot be held by a SortedSet of dtype {dtype}")
+        raise TypingError(f"a key of type {key} cannot be held by a {st.class_name} of dtype {dtype}")
     return register_jitable(convert)
 
 
@@ -444,8 +470,8 @@ def _decoder(st: SortedSetType):
 @functools.lru_cache(maxsize=None)  # one compiled function per (dtype, key type), shared by every method
 def _raiser(st: SortedSetType):
     """Raise what Python would for a converter's non-zero status (messages name the dtype)."""
-    type_msg = f"key is not a value a SortedSet of dtype {st.dtype} can hold exactly"
-    range_msg = f"key is out of range for a SortedSet of dtype {st.dtype}"
+    type_msg = f"key is not a value a {st.class_name} of dtype {st.dtype} can hold exactly"
+    range_msg = f"key is out of range for a {st.class_name} of dtype {st.dtype}"
     value_msg = "key is NaN or NaT, which has no place in a sorted order"
 
     @register_jitable
@@ -1007,6 +1033,8 @@ class _GetIter(AbstractTemplate):
         (s,) = args
         if isinstance(s, SortedSetType) and _check_supported(s) is not None:
             return signature(SortedSetIterType(s), s)
+        if isinstance(s, KeyedType) and s.supported:  # a dict: its keys
+            return signature(SortedSetIterType(s), s)
 
 
 def _version(s):
@@ -1040,12 +1068,13 @@ def _step(set_type: SortedSetType):
         return 1, getitem(addr, like, i)
 
     read = register_jitable(_native(set_type, None, register_jitable(body)))
+    changed = f"{set_type.class_name} changed during iteration"
 
     def step(s, i, version):
         """(whether index ``i`` is in the set, its key)."""
         status, r = read(s, (i, version))
         if status < 0:
-            raise RuntimeError("SortedSet changed during iteration")
+            raise RuntimeError(changed)
         return status == 1, decode(r)
 
     return step

@@ -1,8 +1,7 @@
 """``SortedDict``: a sorted map whose values are a NumPy column, on the set's engine.
 
-Work in progress (issue 22), not exported from ``jitset`` yet: the mapping,
-scalar calls with indices, batches, ranges and neighbours, the views and
-save/load are here; use inside numba code is not.
+Compiled callers get the scalar and batch methods from
+:mod:`jitset._numba_dict`.
 
 The keys are a :class:`~jitset.sortedset.SortedSet` whose storage also holds
 the values, as raw bytes beside their keys (:mod:`jitset._storage`); the
@@ -23,6 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from jitset import _kernels, _persist
+from jitset._numba_dict import dict_type, register_class
 from jitset._keys import argsort_keys, codec_for, increasing, resolve_dtype, take_keys
 from jitset._plumbing import OWNER, SetBusy
 from jitset._storage import build
@@ -61,7 +61,7 @@ class SortedDict:
     (np.float64(2.0), (1, True), 4)
     """
 
-    __slots__ = ("_s", "_vc", "_local")
+    __slots__ = ("_s", "_vc", "_local", "_addr", "_numba_type_", "__weakref__")
 
     def __init__(
         self,
@@ -84,7 +84,11 @@ class SortedDict:
         chunk = _chunk_size(chunk_size)
         kdt = resolve_dtype(dtype if dtype is not None else _infer_dtype(keys))
         if value_dtype is None:
-            value_dtype = np.asarray(values).dtype if values is not None and len(values) else np.float64
+            given = getattr(values, "dtype", None)  # an array's own, even when empty
+            if isinstance(given, np.dtype):
+                value_dtype = given
+            else:
+                value_dtype = np.asarray(values).dtype if values is not None and len(values) else np.float64
         vc = ValueColumn(resolve_value_dtype(value_dtype))
         codec = codec_for(kdt)
         raw = codec.keys(np.empty(0, dtype=kdt) if keys is None else keys)
@@ -98,6 +102,16 @@ class SortedDict:
         self._s = s
         self._vc = vc
         self._local = threading.local()  # per thread: the one-value buffers of scalar calls
+        self._addr = s._addr  # for compiled callers (jitset._numba_dict): fixed for the life of the storage
+        self._numba_type_ = dict_type(dtype, vc.dtype)
+
+    def _wait(self) -> None:
+        """Return once no other thread holds the dict (compiled callers then look again)."""
+        self._s._wait()
+
+    def _give_back(self) -> None:
+        """Shrink the storage if mostly empty (compiled callers, after a removal said so)."""
+        self._s._give_back()
 
     # ------------------------------------------------------------ mapping
 
@@ -526,7 +540,8 @@ class SortedDict:
         only keys not present; ``"update"`` only keys present; ``"add"``
         adds the values to the present ones (numeric value dtypes) and
         inserts the others.  Repeated keys in one batch: the last value wins
-        (``"insert"``: the first; ``"add"``: they add up).  Both index arrays
+        (``"insert"``: the first; ``"add"``: they add up; integer sums wrap
+        around on overflow, as NumPy's do).  Both index arrays
         are positions after the call, ascending, each key once.  The whole
         batch is checked before anything changes.
 
@@ -924,3 +939,6 @@ def _added(old: np.ndarray, new: np.ndarray) -> np.ndarray:
 
 
 MutableMapping.register(SortedDict)
+
+
+register_class(SortedDict)  # SortedDict(...) in compiled code, and typeof for numba
