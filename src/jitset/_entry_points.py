@@ -59,6 +59,8 @@ def _signatures(key):
         "delete_at": (i64, one, i64),
         "delete_range": (i64, one, i64, i64),
         "put": (i64, one, i64, b1),
+        "put_f8": (i64, one, types.float64, b1),  # put_word, for a float64 column
+        "put_i8": (i64, one, i64, b1),  # put_word, for an integer column
         "get_value": (i64, one, i64),
         "pop_value": (i64, one, i64),
         "delete_value_at": (i64, one, i64, i64),
@@ -138,7 +140,8 @@ class EntryPoints:
             signature = self._signatures[name]
         except KeyError:
             raise AttributeError(name) from None
-        dispatcher = next(getattr(m, name) for m in _KERNEL_MODULES if hasattr(m, name))
+        kernel = _ALIASES.get(name, name)
+        dispatcher = next(getattr(m, kernel) for m in _KERNEL_MODULES if hasattr(m, kernel))
         entry = _compile(dispatcher, signature)
         setattr(self, name, entry)
         return entry
@@ -147,6 +150,9 @@ class EntryPoints:
 _KERNEL_MODULES = (_kernels, _batch_kernels, _algebra_kernels)
 
 _TABLES: dict = {}  # table address -> its EntryPoints
+
+#: Entry points that are one kernel compiled for another signature: name -> the kernel's name.
+_ALIASES = {"put_f8": "put_word", "put_i8": "put_word"}
 
 
 def kernel_address(table_address: int, slot: int) -> int:

@@ -58,6 +58,7 @@ from jitset._plumbing import (
     copy_values_out_run,
     ordinal,
     prefetch_read,
+    stack_copy,
     state_view,
     store_key,
 )
@@ -697,6 +698,18 @@ def put(address, key, value, overwrite):
     """:func:`add` with the value at address ``value``: written with a new key, and
     over a present one's when ``overwrite``.  Returns what :func:`add` returns."""
     return _add(address, key, value, overwrite)
+
+
+@kernel
+def put_word(address, key, value, overwrite):
+    """:func:`put` with the value itself rather than its address: Python's
+    ``d[k] = v`` then writes no buffer first (~0.2 us of a ~1 us call).
+
+    Compiled for a float64 value (a float64 column) and an int64 one (an
+    integer column of any width: the kernel copies the value's low bytes, so
+    only on little-endian hosts, the value checked to be in range).
+    """
+    return _add(address, key, stack_copy(value), overwrite)
 
 
 @kernel

@@ -45,6 +45,7 @@ __all__ = [
     "source_tag",
     "state_view",
     "header_view",
+    "stack_copy",
     "table_entry",
     "enter",
     "leave",
@@ -338,6 +339,26 @@ def memmove_bytes(typingctx, dst, src, n):
         dst, src = (builder.inttoptr(a, byte_ptr) for a in args[:2])
         cgutils.raw_memmove(builder, dst, src, args[2], 1)
         return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def stack_copy(typingctx, value):
+    """The int64 address of a copy of ``value`` on the stack of the function that calls this.
+
+    Valid until that function returns: call it in the kernel itself, never
+    in a helper (a helper's frame ends with the helper).  For kernels that
+    take a value by value where the engine wants an address.
+    """
+    if not isinstance(value, (types.Integer, types.Float)):
+        return None
+    sig = types.int64(value)
+
+    def codegen(context, builder, signature, args):
+        slot = cgutils.alloca_once(builder, context.get_value_type(value))
+        builder.store(args[0], slot)
+        return builder.ptrtoint(slot, ir.IntType(64))
 
     return sig, codegen
 

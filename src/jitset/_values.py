@@ -12,6 +12,8 @@ ordinary float value.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 __all__ = ["resolve_value_dtype", "ValueColumn"]
@@ -101,7 +103,7 @@ class ValueColumn:
     :meth:`raw` that array's bytes, one C-contiguous row per value.
     """
 
-    __slots__ = ("dtype", "width", "base", "shape", "exact_type", "lo", "hi")
+    __slots__ = ("dtype", "width", "base", "shape", "exact_type", "lo", "hi", "word_kernel")
 
     def __init__(self, dtype: np.dtype) -> None:
         self.dtype = dtype
@@ -117,6 +119,14 @@ class ValueColumn:
         elif dtype.kind in "iu" and not dtype.shape:
             info = np.iinfo(dtype)
             self.exact_type, self.lo, self.hi = int, int(info.min), int(info.max)
+        # The entry point that takes such a value itself (jitset._kernels.put_word):
+        # a float64 as a double; an integer as an int64, its low bytes the value.
+        self.word_kernel = None
+        if dtype.isnative and sys.byteorder == "little":
+            if dtype == np.float64:
+                self.word_kernel = "put_f8"
+            elif self.exact_type is int and self.hi <= np.iinfo(np.int64).max:
+                self.word_kernel = "put_i8"
 
     def column(self, values, n: int) -> np.ndarray:
         """``n`` values as a C-contiguous array, checked exactly (nothing changed yet)."""

@@ -194,40 +194,39 @@ class SortedDict:
         ((1, True), (2, False))
         """
         s = self._s
-        k = s._key(key)
+        if type(key) is not int or not s._lo <= key <= s._hi:
+            key = s._codec.key(key)
         vc = self._vc
-        if type(value) is vc.exact_type and (vc.lo <= value <= vc.hi or value != value):  # NaN too
-            b = self._buffer()
-            b.into[0] = value
-            addr = b.into_addr
+        if vc.word_kernel is not None and type(value) is vc.exact_type and (vc.lo <= value <= vc.hi or value != value):
+            put, arg = getattr(s._k, vc.word_kernel), value  # the value itself (NaN too): no buffer
         else:
-            v = vc.one(value)
-            addr = v.ctypes.data
+            v = vc.one(value)  # checked and converted; kept alive until the kernel copied it
+            put, arg = s._k.put, v.ctypes.data
         try:
-            code = s._k.put(s._addr, k, addr, True)
+            code = put(s._addr, key, arg, True)
         except SetBusy:
             code = _kernels.NEED_ROOM
         if code == _kernels.NEED_ROOM:
             with s._held:
-                code = s._k.put(s._addr | OWNER, k, addr, True)
+                code = put(s._addr | OWNER, key, arg, True)
                 while code == _kernels.NEED_ROOM:
                     s._store.grow()
-                    code = s._k.put(s._addr | OWNER, k, addr, True)
+                    code = put(s._addr | OWNER, key, arg, True)
         return (code, True) if code >= 0 else (_kernels.PRESENT - code, False)
 
-    def __setitem__(self, key, value) -> None:
-        self.put(key, value)
+    __setitem__ = put  # d[k] = v: the same call (its result dropped), one Python frame fewer
 
-    def _pop(self, key, b: "_Buffer") -> int:
-        """Remove ``key``, its value copied to ``b.out``; the index it had, or -1."""
-        k = self._probe(key)
-        if k is None:
-            return -1
+    def _pop(self, key, out: int = 0) -> int:
+        """Remove ``key``, its value copied to address ``out`` unless 0; the index it had, or -1."""
         s = self._s
+        if type(key) is not int or not s._lo <= key <= s._hi:
+            key = s._codec.key_if_fits(key)
+            if key is None:  # a key the dtype cannot hold is absent
+                return -1
         try:
-            index = s._k.pop_value(s._addr, k, b.out_addr)
+            index = s._k.pop_value(s._addr, key, out)
         except SetBusy:
-            index = s._held_call(s._k.pop_value, k, b.out_addr)
+            index = s._held_call(s._k.pop_value, key, out)
         if index < -1:  # removed, and the storage is mostly empty rows: give them back
             with s._held:
                 s._store.shrink_if_sparse()
@@ -243,10 +242,10 @@ class SortedDict:
         >>> d.discard(2), d.discard(5)
         (1, -1)
         """
-        return self._pop(key, self._buffer())
+        return self._pop(key)
 
     def __delitem__(self, key) -> None:
-        if self._pop(key, self._buffer()) < 0:
+        if self._pop(key) < 0:
             raise KeyError(key)
 
     def pop(self, key, default=_MISSING):
@@ -259,7 +258,7 @@ class SortedDict:
         (np.float64(1.0), None, 1)
         """
         b = self._buffer()
-        if self._pop(key, b) < 0:
+        if self._pop(key, b.out_addr) < 0:
             if default is _MISSING:
                 raise KeyError(key)
             return default
