@@ -51,3 +51,15 @@ def test_growth_prints_every_operation_at_every_size():
         assert len(figures) == 4, lines[op]
     assert "bytes/key" in lines
     assert "memory at 4,000 keys" in text
+
+
+def test_dict_table_prints_every_row_against_every_peer():
+    from jitset import _bench_dict
+
+    out = io.StringIO()
+    assert _bench_dict.run(size=3_000, batch=300, repeats=1, out=out) == 0
+    lines = out.getvalue().splitlines()
+    header = next(line for line in lines if line.startswith("operation"))
+    assert all(peer in header for peer in ("SortedSet", "numpy", "sortedcontainers"))
+    for row, _ in _bench_dict.ROWS:
+        assert any(line.startswith(row + " ") for line in lines), row

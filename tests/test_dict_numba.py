@@ -295,7 +295,8 @@ def make_machine(name: str, chunk_size):
                     if vd.kind == "i":  # integer sums wrap around, as NumPy's do
                         total = int(np.array([total]).astype(np.int64).astype(vd)[0])
                     self.model[k] = total
-            inserted, updated = nb_update(self.d, ks, vs, mode)
+            with np.errstate(invalid="ignore"):  # inf + -inf is NaN, as NumPy says with a warning
+                inserted, updated = nb_update(self.d, ks, vs, mode)
             m = self.sorted_keys()
             touched = {pk(k) for k in ks.tolist()} & set(before)
             assert inserted.tolist() == [m.index(k) for k in sorted(set(self.model) - set(before))]

@@ -23,6 +23,7 @@ DOCS = ROOT / "docs"
 PAGES_WITH_EXAMPLES = {
     "index.md",
     "keys.md",
+    "maps.md",
     "indices.md",
     "batches.md",
     "algebra.md",
@@ -67,4 +68,12 @@ def test_readme_usage_example():
     text = README.read_text(encoding="utf-8")
     usage = re.search(r"^## Usage\n(.*?)^## ", text, re.S | re.M).group(1)
     runner = _run_python_blocks(usage, "README", README)
+    assert runner.tries > 0 and runner.failures == 0
+
+
+def test_readme_order_book_example():
+    """The README's SortedDict section: jitset's book and sortedcontainers' agree."""
+    text = README.read_text(encoding="utf-8")
+    section = re.search(r"^## Sorted maps: an order book\n(.*?)^## ", text, re.S | re.M).group(1)
+    runner = _run_python_blocks(section, "README-maps", README)
     assert runner.tries > 0 and runner.failures == 0

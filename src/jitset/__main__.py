@@ -2,7 +2,8 @@
 
 ``demo`` is the main job: a member list of a million members kept in sync
 with a client through the indices every change reports.  ``bench`` compares
-jitset with its peers, operation by operation, in one process.  ``compile``
+jitset with its peers, operation by operation, in one process (the set's
+tables, then the dict's).  ``compile``
 fills numba's cache with every kernel for the named key dtypes, so that
 later processes on the same kind of machine compile nothing.
 """
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
                            "(default --size 1e7 --batch 1e6; needs jitset[distributed])")
     mode.add_argument("--threads", action="store_true",
                       help="only the table of scalar calls on the serialized (free-threaded) path")
+    mode.add_argument("--dict", action="store_true",
+                      help="only the SortedDict table (against SortedSet, sortedcontainers.SortedDict, NumPy)")
     bench.add_argument("--sizes", type=lambda v: [_count(x) for x in v.split(",")], default=None,
                        help="comma-separated set sizes for --growth / --strategies")
     bench.add_argument("--churn", type=int, default=1_000, help="--growth: mixed batches for the memory figure")
@@ -69,11 +72,14 @@ def main(argv: list[str] | None = None) -> int:
             return _bench_scale.growth(sizes, batch=args.batch, repeats=args.repeats, plot=args.plot,
                                        churn_batches=args.churn)
         return _bench_scale.strategies(args.sizes or (10**5, 10**6, 10**7, 10**8), repeats=args.repeats)
-    from jitset import _bench
+    from jitset import _bench, _bench_dict
 
     if args.threads:
         return _bench.threads(size=args.size, repeats=args.repeats)
-    return _bench.run(size=args.size, batch=args.batch, plot=args.plot, repeats=args.repeats)
+    if args.dict:
+        return _bench_dict.run(size=args.size, batch=args.batch, repeats=args.repeats)
+    status = _bench.run(size=args.size, batch=args.batch, plot=args.plot, repeats=args.repeats)
+    return status or _bench_dict.run(size=args.size, batch=args.batch, repeats=args.repeats)
 
 
 def _count(text: str) -> int:

@@ -807,15 +807,18 @@ def _rank_in_chunk(keys, fences, order, counts, p, x, right):
 
 
 @batch_kernel
-def rank_sorted(address, queries, perm, right, ranks, found):
+def rank_sorted(address, queries, perm, right, ranks, found, out):
     """For ascending ``queries``: rank (bisect left or right) and membership.
 
     Results for ``queries[i]`` go to ``ranks[perm[i]]`` and ``found[perm[i]]``,
     so callers can pass queries sorted by ``perm = argsort(original)`` and get
     answers in the original order.  One forward pass over the chunks, galloping
     past those no query lands in, prefetching the rows a few queries ahead.
+    A dict's ``out`` (an address, 0 for none) gets each found key's value in
+    slot ``perm[i]``, from the position just found (no second search).
     """
     h, keys, fences, counts, order, tree = state_view(address, queries)
+    vw = h[H_VWIDTH] if out else 0
     nchunks = h[H_NCHUNKS]
     m = queries.shape[0]
     p = 0
@@ -840,18 +843,22 @@ def rank_sorted(address, queries, perm, right, ranks, found):
             ranks[dst] = before
             found[dst] = False
             continue
-        j, found[dst] = _rank_in_chunk(keys, fences, order, counts, p, x, right)
+        j, hit = _rank_in_chunk(keys, fences, order, counts, p, x, right)
+        found[dst] = hit
         ranks[dst] = before + j
+        if vw and hit:
+            _value_out(vw, out, dst, value_address(h, order[p], j))
     return 0
 
 
 @batch_kernel
-def rank_each(address, queries, right, ranks, found):
+def rank_each(address, queries, right, ranks, found, out):
     """Like :func:`rank_sorted` for queries in any order, one search per query.
 
     Better than sorting when the batch is small next to the number of chunks.
     """
     h, keys, fences, counts, order, tree = state_view(address, queries)
+    vw = h[H_VWIDTH] if out else 0
     nchunks = h[H_NCHUNKS]
     size = h[H_SIZE]
     for i in range(queries.shape[0]):
@@ -861,8 +868,11 @@ def rank_each(address, queries, right, ranks, found):
             ranks[i] = size
             found[i] = False
             continue
-        j, found[i] = _rank_in_chunk(keys, fences, order, counts, p, x, right)
+        j, hit = _rank_in_chunk(keys, fences, order, counts, p, x, right)
+        found[i] = hit
         ranks[i] = _tree_prefix(tree, p) + j
+        if vw and hit:
+            _value_out(vw, out, i, value_address(h, order[p], j))
     return 0
 
 

@@ -32,6 +32,11 @@ def resolve_value_dtype(dtype) -> np.dtype:
     return resolved
 
 
+def _shown(x):
+    """A NumPy scalar as its Python value, for messages (``2.5``, not ``np.float64(2.5)``)."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
 def _exact(x, base: np.dtype) -> np.ndarray:
     """``x`` as an array of the scalar dtype ``base``, converted exactly, or an exception."""
     src = np.asarray(x)
@@ -51,12 +56,12 @@ def _exact(x, base: np.dtype) -> np.ndarray:
                 lo, hi = src.min(), src.max()
                 if int(lo) < info.min or int(hi) > info.max:
                     bad = lo if int(lo) < info.min else hi
-                    raise OverflowError(f"value {bad!r} is out of range for value dtype {base}")
+                    raise OverflowError(f"value {_shown(bad)!r} is out of range for value dtype {base}")
             return src.astype(base)
         if skind == "f":
             if src.size and not (np.isfinite(src).all() and (src == np.trunc(src)).all()):
                 bad = src.reshape(-1)[np.argmax(~(np.isfinite(src) & (src == np.trunc(src))).reshape(-1))]
-                raise TypeError(f"value {bad!r} is not an integer, so value dtype {base} cannot hold it")
+                raise TypeError(f"value {_shown(bad)!r} is not an integer, so value dtype {base} cannot hold it")
             info = np.iinfo(base)
             if src.size and (src.min() < float(info.min) or src.max() > float(info.max)):
                 raise OverflowError(f"a value is out of range for value dtype {base}")
@@ -76,7 +81,7 @@ def _exact(x, base: np.dtype) -> np.ndarray:
                     same |= np.isnan(src)
                 if not same.all():
                     bad = src.reshape(-1)[np.argmax(~same.reshape(-1))]
-                    raise OverflowError(f"value {bad!r} cannot be represented exactly in value dtype {base}")
+                    raise OverflowError(f"value {_shown(bad)!r} cannot be represented exactly in value dtype {base}")
             return out
     elif kind == "b":
         if skind == "b":

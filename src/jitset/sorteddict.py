@@ -563,15 +563,14 @@ class SortedDict:
         with s._held:
             if mode == "insert":  # present keys keep their values: nothing to rank
                 return s._add_sorted(ordered, vc.raw(column), overwrite=False), np.empty(0, dtype=np.int64)
-            ranks, found = s._rank(ordered, False)
+            old = np.empty(len(ordered), dtype=vc.dtype) if mode == "add" else None
+            ranks, found = s._rank(ordered, False, 0 if old is None else old.ctypes.data, ascending=True)
             if mode == "update":
                 ordered, column = take_keys(ordered, np.flatnonzero(found)), column[found]
                 ranks, found = ranks[found], found[found]
-            elif mode == "add" and found.any():
-                old = np.empty(int(found.sum()), dtype=vc.dtype)
-                s._k.take_values(s._addr, ranks[found], old.ctypes.data)
+            elif mode == "add" and found.any():  # the present keys' values, from the same search
                 column = column.copy()
-                column[found] = _added(old, column[found])
+                column[found] = _added(old[found], column[found])
             inserted = s._add_sorted(ordered, vc.raw(np.ascontiguousarray(column)), overwrite=True)
         # A present key's index after the call: its rank before, plus the new keys
         # below it, which are the batch's absent keys before it (the batch is sorted).
@@ -587,20 +586,17 @@ class SortedDict:
         array([ 2., nan])
         """
         s = self._s
+        vc = self._vc
         raw = s._batch(keys)
-        out = np.empty(len(raw), dtype=self._vc.dtype)
-        with s._held:
-            ranks, found = s._rank(raw, False)
-            if not found.all():
-                if default is _MISSING:
-                    first = int(np.argmax(~found))
-                    raise KeyError(s._codec.to_python(s._codec.decode(raw[first : first + 1]))[0])
-                out[...] = self._vc.column(np.full(len(raw), default) if self._vc.dtype.names is None
-                                           else [default] * len(raw), len(raw))
-            hit = np.flatnonzero(found)
-            got = np.empty(len(hit), dtype=self._vc.dtype)
-            s._k.take_values(s._addr, ranks[hit], got.ctypes.data)
-        out[hit] = got
+        if default is _MISSING:
+            out = np.empty(len(raw), dtype=vc.dtype)  # a subarray dtype's: shape (n, *shape) of its base
+        else:  # checked before the search: the kernel writes only the keys it finds
+            out = vc.column(np.full(len(raw), default) if vc.dtype.names is None else [default] * len(raw),
+                            len(raw))
+        found = s._rank(raw, False, out.ctypes.data)[1]
+        if default is _MISSING and not found.all():
+            first = int(np.argmax(~found))
+            raise KeyError(s._codec.to_python(s._codec.decode(raw[first : first + 1]))[0])
         return out
 
     def contains_many(self, keys: ArrayLike) -> np.ndarray:
@@ -623,12 +619,10 @@ class SortedDict:
         s = self._s
         ordered = _distinct_keys(s._batch(keys))
         with s._held:
-            ranks, found = s._rank(ordered, False)
-            at = ranks[found]
-            values = np.empty(len(at), dtype=self._vc.dtype)
-            s._k.take_values(s._addr, at, values.ctypes.data)
+            got = np.empty(len(ordered), dtype=self._vc.dtype)
+            found = s._rank(ordered, False, got.ctypes.data, ascending=True)[1]
             removed = s._discard_raw(take_keys(ordered, np.flatnonzero(found)))
-        return removed, values
+        return removed, got[found]
 
     def to_numpy(self) -> tuple[np.ndarray, np.ndarray]:
         """``(keys, values)``: two arrays, ascending by key.  O(n).

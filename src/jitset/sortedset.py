@@ -765,18 +765,27 @@ class SortedSet:
             keys = np.reshape(np.asarray(keys), -1)
         return self._batch(keys), shape
 
-    def _rank(self, queries: np.ndarray, right: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Bisect ranks and membership of every query, in the queries' order."""
+    def _rank(self, queries: np.ndarray, right: bool, values_out: int = 0,
+              ascending: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Bisect ranks and membership of every query, in the queries' order.
+
+        A dict's ``values_out`` (an address; 0 for none) gets the value of
+        each query found, in the queries' order, from the same search.
+        ``ascending``: the caller knows the queries are sorted (no sort here).
+        """
         ranks = np.empty(len(queries), dtype=np.int64)
         found = np.empty(len(queries), dtype=np.bool_)
         if _strategy.query(len(queries), self._store.nchunks) == "sweep":
-            perm = argsort_keys(queries)
-            ordered = take_keys(queries, perm)
+            if ascending:
+                perm, ordered = np.arange(len(queries)), queries
+            else:
+                perm = argsort_keys(queries)
+                ordered = take_keys(queries, perm)
             with self._held:
-                self._k.rank_sorted(self._addr, ordered, perm, right, ranks, found)
+                self._k.rank_sorted(self._addr, ordered, perm, right, ranks, found, values_out)
         else:
             with self._held:
-                self._k.rank_each(self._addr, queries, right, ranks, found)
+                self._k.rank_each(self._addr, queries, right, ranks, found, values_out)
         return ranks, found
 
     def contains_many(self, keys: ArrayLike) -> np.ndarray:
