@@ -86,6 +86,7 @@ from jitset._numba_extension import (
     _kernel_at,
     _key_call,
     _native,
+    _objmode_call,
     _one_d,
     _raiser,
     _size,
@@ -710,43 +711,36 @@ for _name, _right, _step in (("floor_item", True, -1), ("ceiling_item", False, 0
 # trip per batch); every value dtype numba has an array type for.
 
 
-def _objmode(dt: SortedDictType, method: str, out_type, args: str, call: str):
-    """An impl ``(d, <args>)`` running ``d.<method>(<call>)`` in object mode, returning ``out_type``."""
-    source = (
-        f"def impl(d{', ' if args else ''}{args}):\n"
-        f"    with numba.objmode(out=OUT):\n"
-        f"        out = d.{method}({call})\n"
-        f"    return out\n"
-    )
-    namespace = {"numba": numba, "OUT": out_type}
-    exec(source, namespace)  # one small function per (method, result type)
-    return namespace["impl"]
-
-
 def _keys_type(dt):
     return _array_of(dt.keytype)
 
 
-def _batch(name: str, result, args: str = "keys", call: str = None, arrays=1):
-    def typer(d, *a):
-        dt = _check(d, scalar=False)
-        if dt is None:
-            return None
-        _one_d(name, *a[:arrays])
-        return _objmode(dt, name, result(dt), args, args if call is None else call)
+def _batch(name: str, result, nargs: int = 1):
+    """Register batch method ``name`` taking ``nargs`` (0 or 1) arrays; ``result(dt)`` gives its
+    numba return type.  The set's object-mode impls serve (their first argument is named ``s``)."""
+    if nargs == 0:
 
-    if args == "keys":
-        overload_method(SortedDictType, name)(lambda d, keys: typer(d, keys))
-    elif args == "":
-        overload_method(SortedDictType, name)(lambda d: typer(d))
-    return typer
+        def typer(s):
+            dt = _check(s, scalar=False)
+            return None if dt is None else _objmode_call(name, result(dt), 0)
+
+    else:
+
+        def typer(s, a0):
+            dt = _check(s, scalar=False)
+            if dt is None:
+                return None
+            _one_d(name, a0)
+            return _objmode_call(name, result(dt), 1)
+
+    overload_method(SortedDictType, name)(typer)
 
 
 _batch("contains_many", lambda dt: _FLAGS)
 _batch("index_many", lambda dt: _INDICES)
 _batch("pop_many", lambda dt: types.Tuple((_INDICES, dt.values_array)))
 _batch("take", lambda dt: types.Tuple((_keys_type(dt), dt.values_array)))
-_batch("to_numpy", lambda dt: types.Tuple((_keys_type(dt), dt.values_array)), args="")
+_batch("to_numpy", lambda dt: types.Tuple((_keys_type(dt), dt.values_array)), nargs=0)
 
 
 @_method("update_many")
