@@ -90,9 +90,9 @@ from jitset._numba_extension import (
     _one_d,
     _raiser,
     _size,
+    contains_impl,
     _slot,
     _SortedSetModel,
-    _taken_call,
     _unbox,
     spelled,
 )
@@ -422,49 +422,28 @@ def _put_in_python(d, key, value):
 # ------------------------------------------------------------ scalar methods
 
 
-@overload(len)
-def _len(d):
-    if isinstance(d, SortedDictType):
-        return lambda d: _size(d)
-
-
-@overload(bool)
-def _bool(d):
-    if isinstance(d, SortedDictType):
-        return lambda d: _size(d) > 0
-
-
 @overload(operator.contains)
-def _contains(d, key):
-    dt = _check(d, scalar=False)
-    if dt is None:
-        return None
-    convert = _converter(dt, key)
-    slot = _slot(dt, "contains")
-
-    def impl(d, key):
-        status, k = convert(key)
-        if status != _OK:
-            return False  # a number the dtype cannot hold is simply absent
-        return _taken_call(d, slot, (k,), False)
-
-    return impl
+def _contains(s, key):  # named as the set's impl it returns
+    dt = _check(s, scalar=False)
+    if dt is not None:
+        return contains_impl(dt, key)  # the set's; len() and bool() are the set's overloads too
 
 
 @functools.lru_cache(maxsize=None)
-def _lookup(dt: SortedDictType, key):
-    """``(index or -1, value)`` of ``key``; a key the dtype cannot hold is absent."""
+def _by_key(dt: SortedDictType, key, body: str):
+    """``(the body's index or code, value)`` for ``key``, body ``"get"`` or ``"pop"`` of
+    :func:`_bodies`; a key the dtype cannot hold is absent: ``(-1, 0)``."""
     convert = _converter(dt, key)
-    get = _bodies(dt)["get"]
+    run = _bodies(dt)[body]
     VT = dt.valuetype
 
-    def lookup(d, key):
+    def by_key(d, key):
         status, k = convert(key)
         if status != _OK:
             return np.int64(-1), _zero(VT)
-        return get(d, k)
+        return run(d, k)
 
-    return register_jitable(lookup)
+    return register_jitable(by_key)
 
 
 @overload(operator.getitem)
@@ -472,7 +451,7 @@ def _getitem(d, key):
     dt = _check(d)
     if dt is None:
         return None
-    lookup = _lookup(dt, key)
+    lookup = _by_key(dt, key, "get")  # (index or -1, value)
 
     def impl(d, key):
         index, value = lookup(d, key)
@@ -488,7 +467,7 @@ def _get(d, key, default=None):
     dt = _check(d)
     if dt is None:
         return None
-    lookup = _lookup(dt, key)
+    lookup = _by_key(dt, key, "get")  # (index or -1, value)
 
     def impl(d, key, default=None):
         index, value = lookup(d, key)
@@ -545,15 +524,10 @@ def _setitem(d, key, value):
 @functools.lru_cache(maxsize=None)
 def _popper(dt: SortedDictType, key):
     """``(index it had or -1, value)``, the key removed; a key the dtype cannot hold is absent."""
-    convert = _converter(dt, key)
-    pop = _bodies(dt)["pop"]
-    VT = dt.valuetype
+    pop = _by_key(dt, key, "pop")
 
     def popper(d, key):
-        status, k = convert(key)
-        if status != _OK:
-            return np.int64(-1), _zero(VT)
-        index, value = pop(d, k)
+        index, value = pop(d, key)
         if index < -1:  # removed, and the storage is mostly empty rows: give them back
             _give_back(d)
             index = SHRINK - index

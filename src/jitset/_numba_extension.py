@@ -559,13 +559,13 @@ def _insert_in_python(s, key):
 
 @overload(len)
 def _len(s):
-    if isinstance(s, SortedSetType):
+    if isinstance(s, KeyedType):  # a set or a dict: both keep the size in the header
         return lambda s: _size(s)
 
 
 @overload(bool)
 def _bool(s):
-    if isinstance(s, SortedSetType):
+    if isinstance(s, KeyedType):
         return lambda s: _size(s) > 0
 
 
@@ -755,8 +755,12 @@ def _native(st: SortedSetType, key, body):
 @overload(operator.contains)
 def _contains(s, key):
     st = _check_supported(s)
-    if st is None:
-        return None
+    if st is not None:
+        return contains_impl(st, key)
+
+
+def contains_impl(st: KeyedType, key):
+    """The impl of ``key in s`` for a set or a dict of type ``st``."""
     convert = _converter(st, key)
     slot = _slot(st, "contains")
 
